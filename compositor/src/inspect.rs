@@ -1,0 +1,1 @@
+//! JSON description of a template (`mockup inspect`).

@@ -1,0 +1,2 @@
+//! Gradients (`Grdn` descriptors): shared by gradient fills, gradient
+//! overlays and gradient maps.

@@ -1,0 +1,183 @@
+//! Pixel buffers the compositor works on.
+
+/// Colour lanes of one pixel in the document's working space.
+///
+/// * RGB: `[r, g, b, 0]`
+/// * Grayscale (and duotone, bitmap): `[g, g, g, 0]`, so that
+///   non-separable blend modes see a neutral colour.
+/// * CMYK: the stored (inverted) values `[c', m', y', k']` where 1 means no
+///   ink, so every blend formula behaves as Photoshop's does on CMYK data.
+/// * Lab: `[L, a, b, 0]` as stored, each scaled to 0..1.
+///
+/// Values are nominally 0..1; 32-bit documents may go above 1 (linear HDR).
+pub type Color = [f32; 4];
+
+/// A half-open rectangle in canvas pixels (may extend past the canvas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Rect {
+    /// Left edge (inclusive).
+    pub left: i32,
+    /// Top edge (inclusive).
+    pub top: i32,
+    /// Right edge (exclusive).
+    pub right: i32,
+    /// Bottom edge (exclusive).
+    pub bottom: i32,
+}
+
+impl Rect {
+    /// A rectangle from origin and size.
+    pub fn new(left: i32, top: i32, width: u32, height: u32) -> Self {
+        Rect {
+            left,
+            top,
+            right: left.saturating_add(width as i32),
+            bottom: top.saturating_add(height as i32),
+        }
+    }
+    /// Width (0 when empty).
+    pub fn width(&self) -> u32 {
+        (self.right as i64 - self.left as i64).max(0) as u32
+    }
+    /// Height (0 when empty).
+    pub fn height(&self) -> u32 {
+        (self.bottom as i64 - self.top as i64).max(0) as u32
+    }
+    /// True when it covers no pixel.
+    pub fn is_empty(&self) -> bool {
+        self.width() == 0 || self.height() == 0
+    }
+    /// Pixel count.
+    pub fn area(&self) -> u64 {
+        self.width() as u64 * self.height() as u64
+    }
+    /// Intersection (may be empty).
+    pub fn intersect(&self, o: &Rect) -> Rect {
+        Rect {
+            left: self.left.max(o.left),
+            top: self.top.max(o.top),
+            right: self.right.min(o.right),
+            bottom: self.bottom.min(o.bottom),
+        }
+    }
+    /// Smallest rectangle holding both (an empty side is ignored).
+    pub fn union(&self, o: &Rect) -> Rect {
+        if self.is_empty() {
+            return *o;
+        }
+        if o.is_empty() {
+            return *self;
+        }
+        Rect {
+            left: self.left.min(o.left),
+            top: self.top.min(o.top),
+            right: self.right.max(o.right),
+            bottom: self.bottom.max(o.bottom),
+        }
+    }
+    /// Grows by `n` pixels on every side.
+    pub fn inflate(&self, n: i32) -> Rect {
+        Rect {
+            left: self.left - n,
+            top: self.top - n,
+            right: self.right + n,
+            bottom: self.bottom + n,
+        }
+    }
+}
+
+/// Straight-alpha pixels covering `rect`, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raster {
+    /// Where the pixels sit on the canvas.
+    pub rect: Rect,
+    /// Colour lanes, `rect.area()` of them.
+    pub color: Vec<Color>,
+    /// Alpha 0..1, `rect.area()` of them.
+    pub alpha: Vec<f32>,
+}
+
+impl Raster {
+    /// A fully transparent raster. The caller must have checked `rect.area()`
+    /// against the limits.
+    pub fn transparent(rect: Rect) -> Self {
+        let n = rect.area() as usize;
+        Raster {
+            rect,
+            color: vec![[0.0; 4]; n],
+            alpha: vec![0.0; n],
+        }
+    }
+
+    /// A raster filled with one colour and alpha.
+    pub fn filled(rect: Rect, color: Color, alpha: f32) -> Self {
+        let n = rect.area() as usize;
+        Raster {
+            rect,
+            color: vec![color; n],
+            alpha: vec![alpha; n],
+        }
+    }
+
+    /// Index of canvas pixel (x, y), if inside.
+    #[inline]
+    pub fn index(&self, x: i32, y: i32) -> Option<usize> {
+        if x < self.rect.left || y < self.rect.top || x >= self.rect.right || y >= self.rect.bottom
+        {
+            return None;
+        }
+        Some(
+            (y - self.rect.top) as usize * self.rect.width() as usize
+                + (x - self.rect.left) as usize,
+        )
+    }
+
+    /// Row `y` (canvas coordinate) restricted to columns `x0..x1` (canvas),
+    /// which must lie inside the raster.
+    #[inline]
+    pub fn span(&self, y: i32, x0: i32, x1: i32) -> (&[Color], &[f32]) {
+        let w = self.rect.width() as usize;
+        let start = (y - self.rect.top) as usize * w + (x0 - self.rect.left) as usize;
+        let end = start + (x1 - x0) as usize;
+        (&self.color[start..end], &self.alpha[start..end])
+    }
+
+    /// Mutable form of [`Raster::span`].
+    #[inline]
+    pub fn span_mut(&mut self, y: i32, x0: i32, x1: i32) -> (&mut [Color], &mut [f32]) {
+        let w = self.rect.width() as usize;
+        let start = (y - self.rect.top) as usize * w + (x0 - self.rect.left) as usize;
+        let end = start + (x1 - x0) as usize;
+        (&mut self.color[start..end], &mut self.alpha[start..end])
+    }
+
+    /// Alpha of canvas pixel (x, y), 0 outside.
+    #[inline]
+    pub fn alpha_at(&self, x: i32, y: i32) -> f32 {
+        self.index(x, y).map_or(0.0, |i| self.alpha[i])
+    }
+}
+
+/// A single-channel coverage plane (masks, effect shapes) over `rect`; pixels
+/// outside take `outside`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plane {
+    /// Where the values sit on the canvas.
+    pub rect: Rect,
+    /// Values 0..1, row-major.
+    pub data: Vec<f32>,
+    /// Value of every pixel outside `rect`.
+    pub outside: f32,
+}
+
+impl Plane {
+    /// Value at canvas pixel (x, y).
+    #[inline]
+    pub fn at(&self, x: i32, y: i32) -> f32 {
+        let r = &self.rect;
+        if x < r.left || y < r.top || x >= r.right || y >= r.bottom {
+            return self.outside;
+        }
+        self.data[(y - r.top) as usize * r.width() as usize + (x - r.left) as usize]
+    }
+}
