@@ -78,3 +78,19 @@ pub fn to_rgba8(info: &ColorInfo, color: &[Color], alpha: &[f32]) -> Vec<u8> {
     }
     out
 }
+
+/// Converts a descriptor colour (`Clr ` value: `RGBC`, `CMYC`, `Grsc`,
+/// `HSBC`, `LbCl`, or the float forms of newer files) to working-space lanes
+/// of the document described by `info`.
+///
+/// Placeholder: RGB only, until the colour module lands.
+pub fn descriptor_color(
+    desc: &crate::psd::descriptor::Descriptor,
+    info: &ColorInfo,
+) -> Option<Color> {
+    let _ = info;
+    let r = desc.f64("Rd  ")? / 255.0;
+    let g = desc.f64("Grn ")? / 255.0;
+    let b = desc.f64("Bl  ")? / 255.0;
+    Some([r as f32, g as f32, b as f32, 0.0])
+}
