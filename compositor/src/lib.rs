@@ -14,9 +14,11 @@
 
 pub mod color;
 pub mod doc;
+pub mod encode;
 pub mod error;
 pub mod inspect;
 pub mod limits;
+pub mod metrics;
 pub mod psd;
 pub mod render;
 
@@ -28,4 +30,12 @@ pub use limits::Limits;
 pub fn open(bytes: &[u8], limits: &Limits) -> Result<Document> {
     let file = psd::parse(bytes, limits)?;
     doc::build::build(bytes, file, limits)
+}
+
+/// Re-composites a document from its layers and returns straight-alpha sRGB
+/// RGBA8 pixels with the warnings met on the way.
+pub fn composite_rgba8(doc: &Document, limits: &Limits) -> Result<(Vec<u8>, Vec<doc::Warning>)> {
+    let c = render::composite::composite_document(doc, limits, &Default::default())?;
+    let rgba = color::to_rgba8(&doc.color, &c.raster.color, &c.raster.alpha);
+    Ok((rgba, c.warnings))
 }

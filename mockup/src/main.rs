@@ -1,1 +1,96 @@
-fn main() {}
+//! `mockup`: the command-line face of the service.
+//!
+//! Offline subcommands run the compositor directly on files; the service
+//! host (`serve`) arrives with the edge API.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use compositor::Limits;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "mockup", version, about = "Mockup rendering: inspect and composite Photoshop templates")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a JSON description of a template: size, smart objects, text layers, layer tree.
+    Inspect {
+        /// PSD or PSB file.
+        file: PathBuf,
+    },
+    /// Re-composite a template from its layers, as saved, to a PNG.
+    Composite {
+        /// PSD or PSB file.
+        file: PathBuf,
+        /// Output PNG path.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Also write the file's stored composite (Photoshop's render) here.
+        #[arg(long)]
+        stored: Option<PathBuf>,
+    },
+    /// Time parse + composite of files in-process; prints JSON lines
+    /// `{file, megapixels, ms}` (best of N runs), for the benchmark script.
+    Time {
+        /// Files to time.
+        files: Vec<PathBuf>,
+        /// Runs per file; the best is reported.
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+    },
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let limits = Limits::default();
+    match cli.command {
+        Command::Inspect { file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let doc = compositor::open(&bytes, &limits).with_context(|| format!("parsing {}", file.display()))?;
+            println!("{}", serde_json::to_string_pretty(&compositor::inspect::inspect(&doc))?);
+        }
+        Command::Composite { file, output, stored } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let doc = compositor::open(&bytes, &limits).with_context(|| format!("parsing {}", file.display()))?;
+            let (rgba, warnings) = compositor::composite_rgba8(&doc, &limits)?;
+            let png = compositor::encode::png_rgba8(&rgba, doc.width, doc.height)?;
+            std::fs::write(&output, png).with_context(|| format!("writing {}", output.display()))?;
+            if let Some(path) = stored {
+                let merged = doc.merged.as_ref().context("the file stores no composite image")?;
+                let rgba = compositor::color::to_rgba8(&doc.color, &merged.color, &merged.alpha);
+                std::fs::write(&path, compositor::encode::png_rgba8(&rgba, doc.width, doc.height)?)?;
+            }
+            for w in warnings.iter().chain(&doc.warnings) {
+                eprintln!("warning: {}", serde_json::to_string(w)?);
+            }
+        }
+        Command::Time { files, runs } => {
+            for file in files {
+                let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                let mut best = f64::INFINITY;
+                let mut mpx = 0.0;
+                for _ in 0..runs.max(1) {
+                    let t = Instant::now();
+                    let doc = compositor::open(&bytes, &limits)?;
+                    let (rgba, _) = compositor::composite_rgba8(&doc, &limits)?;
+                    std::hint::black_box(&rgba);
+                    best = best.min(t.elapsed().as_secs_f64() * 1e3);
+                    mpx = doc.width as f64 * doc.height as f64 / 1e6;
+                }
+                println!("{}", serde_json::json!({"file": file.display().to_string(), "megapixels": mpx, "ms": best}));
+            }
+        }
+    }
+    Ok(())
+}

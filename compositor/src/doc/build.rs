@@ -1,12 +1,393 @@
-//! Builds the [`Document`] from the raw file structures.
+//! Builds the [`Document`] from the raw file structures: the layer tree from
+//! section dividers, pixels in the working space, masks, and every layer's
+//! typed blocks.
 
-use crate::doc::Document;
-use crate::error::Result;
+use crate::color::{ColorInfo, ColorMode};
+use crate::doc::smart_object::{self, LinkedFile};
+use crate::doc::{AdvancedBlending, BlendIf, Document, Layer, LayerKind, LayerMask, Warning};
+use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::psd::PsdFile;
+use crate::psd::channels::Channel;
+use crate::psd::reader::Reader;
+use crate::psd::{LayerRecord, PsdFile};
+use crate::render::blend::BlendMode;
+use crate::render::raster::{Plane, Raster, Rect};
+use crate::render::{adjust, effects, fill, pattern, vector_mask};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Namespace of layer UUIDs (a fixed random UUID, so our UUIDs never collide
+/// with other v5 names).
+const LAYER_NAMESPACE: Uuid = Uuid::from_u128(0x6d6f_636b_7570_4c61_7965_7255_5549_4431);
 
 /// Builds the document model.
 pub fn build(bytes: &[u8], file: PsdFile<'_>, limits: &Limits) -> Result<Document> {
-    let _ = (bytes, file, limits);
-    todo!()
+    let digest: [u8; 32] = Sha256::digest(bytes).into();
+    let header = file.header;
+    let mut info = ColorInfo {
+        mode: Some(header.mode),
+        depth: header.depth,
+        icc_profile: file.resource(1039).map(<[u8]>::to_vec),
+        palette: None,
+        color_mode_data: file.color_mode_data.to_vec(),
+    };
+    if header.mode == ColorMode::Indexed {
+        info.palette = palette(file.color_mode_data);
+    }
+    let mut warnings = Vec::new();
+
+    let mut patterns = Vec::new();
+    for key in [b"Patt", b"Pat2", b"Pat3"] {
+        for data in file.blocks(key) {
+            match pattern::parse_patterns(data, &info) {
+                Ok(p) => patterns.extend(p),
+                Err(e) => warnings.push(Warning { code: "invalid_pattern", layer: None, message: e.to_string() }),
+            }
+        }
+    }
+    let mut linked = Vec::new();
+    for key in [b"lnk2", b"lnkD", b"lnk3"] {
+        for data in file.blocks(key) {
+            match smart_object::parse_linked_files(data, limits) {
+                Ok(l) => linked.extend(l),
+                Err(e) => warnings.push(Warning { code: "invalid_linked_file", layer: None, message: e.to_string() }),
+            }
+        }
+    }
+
+    let ctx = BuildCtx { info: &info, limits, digest: &digest, linked: &linked };
+    let layers = build_tree(&file.layers, &ctx, &mut warnings)?;
+
+    let merged = file.merged.as_ref().and_then(|chs| {
+        let alpha = if file.merged_alpha || file.layers.is_empty() && chs.len() > header.mode.color_channels() {
+            // With no layers, an extra channel is transparency only when the
+            // layer count was negative; otherwise it is a spot/alpha channel.
+            file.merged_alpha.then(|| chs.get(header.mode.color_channels()))?
+        } else {
+            None
+        };
+        let colour: Vec<&Channel> = chs.iter().take(header.mode.color_channels()).collect();
+        to_raster(&colour, alpha, Rect::new(0, 0, header.width, header.height), &info)
+    });
+    let merged_is_reliable = file.layers.is_empty() || has_real_merged_data(file.resource(1057));
+
+    Ok(Document {
+        width: header.width,
+        height: header.height,
+        psb: header.psb,
+        color: info.clone(),
+        layers,
+        merged,
+        merged_is_reliable,
+        patterns,
+        digest,
+        warnings,
+    })
+}
+
+struct BuildCtx<'a> {
+    info: &'a ColorInfo,
+    limits: &'a Limits,
+    digest: &'a [u8; 32],
+    linked: &'a [LinkedFile],
+}
+
+/// Resource 1057 (version info) says whether the merged image is real
+/// ("Maximize Compatibility"). Without it, assume it is.
+fn has_real_merged_data(data: Option<&[u8]>) -> bool {
+    match data {
+        Some(d) if d.len() >= 5 => d[4] != 0,
+        _ => true,
+    }
+}
+
+/// The 768-byte palette of indexed documents (all reds, greens, blues).
+fn palette(data: &[u8]) -> Option<Vec<[u8; 3]>> {
+    if data.len() < 768 {
+        return None;
+    }
+    Some((0..256).map(|i| [data[i], data[256 + i], data[512 + i]]).collect())
+}
+
+/// Converts decoded colour channels (+ optional alpha) into working-space
+/// lanes. `None` when the colour channels are missing or incomplete.
+fn to_raster(colour: &[&Channel], alpha: Option<&Channel>, rect: Rect, info: &ColorInfo) -> Option<Raster> {
+    let n = rect.area() as usize;
+    if n == 0 {
+        return None;
+    }
+    let mode = info.mode?;
+    let needed = mode.color_channels();
+    if colour.len() < needed || colour.iter().take(needed).any(|c| !c.is_complete() || c.rect != rect) {
+        return None;
+    }
+    let mut out = Raster { rect, color: vec![[0.0; 4]; n], alpha: vec![1.0; n] };
+    let mut plane = vec![0.0f32; n];
+    match mode {
+        ColorMode::Indexed => {
+            let pal = info.palette.as_deref().unwrap_or(&[]);
+            for (i, px) in out.color.iter_mut().enumerate() {
+                let idx = colour[0].data[i] as usize;
+                let c = pal.get(idx).copied().unwrap_or([0, 0, 0]);
+                *px = [c[0] as f32 / 255.0, c[1] as f32 / 255.0, c[2] as f32 / 255.0, 0.0];
+            }
+        }
+        ColorMode::Bitmap | ColorMode::Grayscale | ColorMode::Duotone | ColorMode::Multichannel => {
+            colour[0].samples_into(&mut plane);
+            for (px, &g) in out.color.iter_mut().zip(&plane) {
+                *px = [g, g, g, 0.0];
+            }
+        }
+        _ => {
+            for (lane, ch) in colour.iter().take(needed).enumerate() {
+                ch.samples_into(&mut plane);
+                for (px, &v) in out.color.iter_mut().zip(&plane) {
+                    px[lane] = v;
+                }
+            }
+        }
+    }
+    if let Some(a) = alpha.filter(|a| a.is_complete() && a.rect == rect) {
+        a.samples_into(&mut out.alpha);
+    }
+    Some(out)
+}
+
+/// Builds the layer tree from records (bottom-most first) using section
+/// dividers: a divider of type 3 opens a group below its children, the
+/// group's own record (type 1 or 2) closes it above them.
+fn build_tree(records: &[LayerRecord<'_>], ctx: &BuildCtx<'_>, warnings: &mut Vec<Warning>) -> Result<Vec<Layer>> {
+    let mut stack: Vec<Vec<Layer>> = vec![Vec::new()];
+    for (index, rec) in records.iter().enumerate() {
+        let section = rec.block(b"lsct").or_else(|| rec.block(b"lsdk")).and_then(|d| {
+            let mut r = Reader::new(d);
+            r.u32("section type").ok()
+        });
+        match section {
+            Some(3) => {
+                Error::check_limit("group nesting depth", stack.len() as u64, ctx.limits.max_group_depth as u64)?;
+                stack.push(Vec::new());
+            }
+            Some(t @ (1 | 2)) => {
+                // A group closer with no opener is tolerated as an empty group.
+                let children = if stack.len() > 1 { stack.pop().unwrap_or_default() } else { Vec::new() };
+                let layer = build_layer(rec, index, LayerKind::Group { children, open: t == 1 }, ctx, warnings)?;
+                stack.last_mut().expect("root level always present").push(layer);
+            }
+            _ => {
+                let layer = build_leaf(rec, index, ctx, warnings)?;
+                stack.last_mut().expect("root level always present").push(layer);
+            }
+        }
+    }
+    // Unclosed groups: flatten their children into the parent.
+    while stack.len() > 1 {
+        let orphans = stack.pop().unwrap_or_default();
+        stack.last_mut().expect("root level always present").extend(orphans);
+    }
+    Ok(stack.pop().unwrap_or_default())
+}
+
+fn build_leaf(rec: &LayerRecord<'_>, index: usize, ctx: &BuildCtx<'_>, warnings: &mut Vec<Warning>) -> Result<Layer> {
+    let name = layer_name(rec);
+    let max_depth = ctx.limits.max_descriptor_depth;
+    let mut warn = |code: &'static str, message: String| warnings.push(Warning { code, layer: Some(name.clone()), message });
+    let mut kind = LayerKind::Pixel;
+    for b in &rec.tagged {
+        if adjust::ADJUSTMENT_KEYS.contains(&&b.key) {
+            match adjust::parse(&b.key, b.data, max_depth) {
+                Ok(Some(a)) => kind = LayerKind::Adjustment(a),
+                Ok(None) => {}
+                Err(e) => warn("invalid_adjustment", e.to_string()),
+            }
+        } else if fill::FILL_KEYS.contains(&&b.key) {
+            match fill::parse(&b.key, b.data, max_depth) {
+                Ok(Some(f)) => kind = LayerKind::Fill(f),
+                Ok(None) => {}
+                Err(e) => warn("invalid_fill", e.to_string()),
+            }
+        }
+    }
+    if matches!(kind, LayerKind::Pixel) {
+        if let Some(d) = rec.block(b"SoLd").or_else(|| rec.block(b"SoLE")).or_else(|| rec.block(b"PlLd")) {
+            let key: &[u8; 4] = if rec.block(b"SoLd").is_some() || rec.block(b"SoLE").is_some() { b"SoLd" } else { b"PlLd" };
+            match smart_object::parse_placed(key, d, rec.block(b"PlLd"), ctx.linked, max_depth) {
+                Ok(so) => kind = LayerKind::SmartObject(Box::new(so)),
+                Err(e) => warn("invalid_smart_object", e.to_string()),
+            }
+        } else if let Some(d) = rec.block(b"TySh") {
+            match crate::doc::text::parse_tysh(d, max_depth) {
+                Ok(t) => kind = LayerKind::Text(t),
+                Err(e) => warn("invalid_text", e.to_string()),
+            }
+        } else if rec.block(b"vscg").is_some() || rec.block(b"vstk").is_some() {
+            kind = LayerKind::Shape;
+        }
+    }
+    build_layer(rec, index, kind, ctx, warnings)
+}
+
+fn layer_name(rec: &LayerRecord<'_>) -> String {
+    rec.block(b"luni")
+        .and_then(|d| Reader::new(d).unicode_string("unicode layer name").ok())
+        .unwrap_or_else(|| rec.name.clone())
+}
+
+fn build_layer(rec: &LayerRecord<'_>, index: usize, kind: LayerKind, ctx: &BuildCtx<'_>, warnings: &mut Vec<Warning>) -> Result<Layer> {
+    let name = layer_name(rec);
+    let max_depth = ctx.limits.max_descriptor_depth;
+    let id = rec.block(b"lyid").and_then(|d| Reader::new(d).u32("layer id").ok());
+    let mut uuid_name = Vec::with_capacity(40);
+    uuid_name.extend_from_slice(ctx.digest);
+    uuid_name.extend_from_slice(&(index as u64).to_be_bytes());
+    let uuid = Uuid::new_v5(&LAYER_NAMESPACE, &uuid_name);
+
+    let mut blend_mode = BlendMode::from_key(&rec.blend_key).unwrap_or_else(|| {
+        warnings.push(Warning {
+            code: "unknown_blend_mode",
+            layer: Some(name.clone()),
+            message: format!("blend mode key {:?} treated as normal", String::from_utf8_lossy(&rec.blend_key)),
+        });
+        BlendMode::Normal
+    });
+    // The section divider may carry the group's real blend mode (pass through).
+    if let Some(d) = rec.block(b"lsct").or_else(|| rec.block(b"lsdk")) {
+        if d.len() >= 12 && &d[4..8] == b"8BIM" {
+            if let Some(m) = BlendMode::from_key(&[d[8], d[9], d[10], d[11]]) {
+                blend_mode = m;
+            }
+        }
+    }
+    if blend_mode == BlendMode::PassThrough && !matches!(kind, LayerKind::Group { .. }) {
+        blend_mode = BlendMode::Normal;
+    }
+
+    let fill_opacity = rec.block(b"iOpa").and_then(|d| d.first()).map_or(1.0, |&v| v as f32 / 255.0);
+    let mut advanced = AdvancedBlending::default();
+    if let Some(&v) = rec.block(b"knko").and_then(|d| d.first()) {
+        advanced.knockout = v;
+    }
+    if let Some(&v) = rec.block(b"clbl").and_then(|d| d.first()) {
+        advanced.blend_clipped_as_group = v != 0;
+    }
+    if let Some(&v) = rec.block(b"infx").and_then(|d| d.first()) {
+        advanced.blend_interior_as_group = v != 0;
+    }
+    if let Some(&v) = rec.block(b"tsly").and_then(|d| d.first()) {
+        advanced.transparency_shapes = v != 0;
+    }
+    if let Some(&v) = rec.block(b"lmgm").and_then(|d| d.first()) {
+        advanced.mask_hides_effects = v != 0;
+    }
+    if let Some(&v) = rec.block(b"vmgm").and_then(|d| d.first()) {
+        advanced.vector_mask_hides_effects = v != 0;
+    }
+    if let Some(d) = rec.block(b"brst") {
+        // Channel blending restrictions: the listed channels are excluded.
+        let mut r = Reader::new(d);
+        while let Ok(ch) = r.u32("restricted channel") {
+            if ch < 8 {
+                advanced.channel_mask &= !(1 << ch);
+            }
+        }
+    }
+
+    let is_group = matches!(kind, LayerKind::Group { .. });
+    let pixels = if is_group {
+        None
+    } else {
+        let needed = ctx.info.mode.map_or(1, ColorMode::color_channels);
+        let mut colour: Vec<&Channel> = Vec::with_capacity(needed);
+        for c in 0..needed as i16 {
+            match rec.channels.iter().find(|ch| ch.id == c) {
+                Some(ch) => colour.push(ch),
+                None => break,
+            }
+        }
+        let alpha = rec.channels.iter().find(|ch| ch.id == -1);
+        to_raster(&colour, alpha, rec.rect, ctx.info)
+    };
+
+    let mask = rec.mask.as_ref().and_then(|m| {
+        let (rect, data) = match rec.channels.iter().find(|c| c.id == -2 && c.is_complete()) {
+            Some(ch) => {
+                let mut data = vec![0.0; ch.rect.area() as usize];
+                ch.samples_into(&mut data);
+                (ch.rect, data)
+            }
+            // An empty mask is all "default colour".
+            None if m.rect.is_empty() => (Rect::default(), Vec::new()),
+            // Bounds without pixels: nothing usable.
+            None => return None,
+        };
+        Some(LayerMask {
+            plane: Plane { rect, data, outside: m.default_color as f32 / 255.0 },
+            disabled: m.flags & 0x02 != 0,
+            density: m.density.map_or(1.0, |d| d as f32 / 255.0),
+            feather: m.feather.unwrap_or(0.0) as f32,
+        })
+    });
+
+    let vector_mask = match rec.block(b"vmsk").or_else(|| rec.block(b"vsms")) {
+        Some(d) => match vector_mask::parse(d) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                warnings.push(Warning { code: "invalid_vector_mask", layer: Some(name.clone()), message: e.to_string() });
+                None
+            }
+        },
+        None => None,
+    };
+
+    let effects = match rec.block(b"lfx2").or_else(|| rec.block(b"lmfx")) {
+        Some(d) => match effects::parse(d, max_depth) {
+            Ok(e) if !e.is_empty() => Some(e),
+            Ok(_) => None,
+            Err(e) => {
+                warnings.push(Warning { code: "invalid_effects", layer: Some(name.clone()), message: e.to_string() });
+                None
+            }
+        },
+        None => {
+            if rec.block(b"lrFX").is_some() {
+                warnings.push(Warning {
+                    code: "unsupported_effect",
+                    layer: Some(name.clone()),
+                    message: "legacy effects block (lrFX) without an lfx2 descriptor is not rendered".into(),
+                });
+            }
+            None
+        }
+    };
+
+    let blend_if = blend_if(&rec.blending_ranges);
+
+    Ok(Layer {
+        uuid,
+        id,
+        name,
+        visible: rec.flags & 0x02 == 0,
+        opacity: rec.opacity as f32 / 255.0,
+        fill_opacity,
+        blend_mode,
+        clipping: rec.clipping != 0,
+        rect: rec.rect,
+        pixels,
+        mask,
+        vector_mask,
+        blend_if,
+        effects,
+        advanced,
+        kind,
+    })
+}
+
+/// Blend-if ranges, `None` when every range is the full default (0-0, 255-255).
+fn blend_if(ranges: &[([u8; 4], [u8; 4])]) -> Option<BlendIf> {
+    let is_default = |r: &[u8; 4]| r[0] == 0 && r[1] == 0 && r[2] == 255 && r[3] == 255;
+    if ranges.iter().all(|(s, d)| is_default(s) && is_default(d)) {
+        return None;
+    }
+    let f = |r: &[u8; 4]| r.map(|v| v as f32 / 255.0);
+    Some(BlendIf { channels: ranges.iter().map(|(s, d)| (f(s), f(d))).collect() })
 }

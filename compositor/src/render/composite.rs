@@ -1,1 +1,282 @@
-//! The layer-tree compositor.
+//! The layer-tree compositor: walks the tree bottom to top and blends every
+//! visible layer into its group's buffer the way Photoshop does.
+//!
+//! Model (per group, bottom to top):
+//! * a *clipping group* is a base layer and the run of clipped layers above
+//!   it; the clipped layers blend onto the base's pixels treating them as
+//!   opaque and keep the base's alpha, then the whole is blended with the
+//!   base's mode, opacity, fill opacity and effects;
+//! * an isolated group (any mode but pass-through) composites its children
+//!   into a transparent buffer, which is then blended like a layer;
+//! * a pass-through group composites its children straight into the
+//!   backdrop, and its opacity and masks fade between before and after;
+//! * an adjustment layer replaces the backdrop's colours by adjusted ones,
+//!   faded by its opacity and masks; alpha is untouched.
+
+use crate::doc::{Document, Layer, LayerKind, Warning};
+use crate::error::{Error, Result};
+use crate::render::blend::BlendMode;
+use crate::render::effects::{self, LayerBlend};
+use crate::render::raster::{Plane, Raster, Rect};
+use crate::render::{adjust, fill, vector_mask, Context};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// What to render.
+#[derive(Debug, Clone, Default)]
+pub struct CompositeOptions {
+    /// Layers to treat as hidden (by UUID), in addition to hidden ones.
+    pub hidden: HashSet<Uuid>,
+}
+
+/// A rendered canvas and what could not be rendered faithfully.
+#[derive(Debug, Clone)]
+pub struct Composite {
+    /// The canvas in working space, straight alpha.
+    pub raster: Raster,
+    /// Machine-readable notes on unsupported features met while rendering.
+    pub warnings: Vec<Warning>,
+}
+
+/// Re-composites the whole document from its layers.
+pub fn composite_document(doc: &Document, limits: &crate::Limits, opts: &CompositeOptions) -> Result<Composite> {
+    let canvas = Rect::new(0, 0, doc.width, doc.height);
+    Error::check_limit("canvas pixels", canvas.area(), limits.max_canvas_pixels)?;
+    let ctx = Context { info: &doc.color, patterns: &doc.patterns, canvas, limits };
+    let mut state = State { ctx, opts, warnings: Vec::new(), warned: HashSet::new() };
+    let mut raster = Raster::transparent(canvas);
+    if doc.layers.is_empty() {
+        // A flat document is its merged image.
+        if let Some(m) = &doc.merged {
+            raster = m.clone();
+        }
+    } else {
+        state.composite_layers(&doc.layers, &mut raster, 0)?;
+    }
+    Ok(Composite { raster, warnings: state.warnings })
+}
+
+struct State<'a> {
+    ctx: Context<'a>,
+    opts: &'a CompositeOptions,
+    warnings: Vec<Warning>,
+    warned: HashSet<(String, &'static str, String)>,
+}
+
+impl State<'_> {
+    fn warn(&mut self, layer: &Layer, code: &'static str, message: String) {
+        if self.warned.insert((layer.name.clone(), code, message.clone())) {
+            self.warnings.push(Warning { code, layer: Some(layer.name.clone()), message });
+        }
+    }
+
+    fn is_visible(&self, layer: &Layer) -> bool {
+        layer.visible && !self.opts.hidden.contains(&layer.uuid)
+    }
+
+    fn composite_layers(&mut self, layers: &[Layer], dst: &mut Raster, depth: u32) -> Result<()> {
+        Error::check_limit("group nesting depth", depth as u64, self.ctx.limits.max_group_depth as u64)?;
+        let mut i = 0;
+        while i < layers.len() {
+            let base = &layers[i];
+            let mut j = i + 1;
+            while j < layers.len() && layers[j].clipping && !matches!(base.kind, LayerKind::Adjustment(_)) {
+                j += 1;
+            }
+            if self.is_visible(base) {
+                self.composite_clipping_group(base, &layers[i + 1..j], dst, depth)?;
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    /// Composites `base` with the layers clipped to it.
+    fn composite_clipping_group(&mut self, base: &Layer, clipped: &[Layer], dst: &mut Raster, depth: u32) -> Result<()> {
+        match &base.kind {
+            LayerKind::Adjustment(adj) => {
+                self.apply_adjustment(base, adj, dst);
+                return Ok(());
+            }
+            LayerKind::Group { children, .. } if base.blend_mode == BlendMode::PassThrough => {
+                self.composite_pass_through(base, children, dst, depth)?;
+                // Layers clipped to a pass-through group clip to its merged
+                // result; rare, drawn unclipped.
+                for c in clipped {
+                    if self.is_visible(c) {
+                        self.composite_clipping_group(c, &[], dst, depth)?;
+                    }
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        let Some(mut content) = self.layer_content(base, dst.rect, depth)? else {
+            return Ok(());
+        };
+        self.apply_masks(base, &mut content);
+        for c in clipped {
+            if self.is_visible(c) {
+                self.composite_clipped(c, &mut content, depth)?;
+            }
+        }
+        self.blend_layer(base, &content, dst);
+        Ok(())
+    }
+
+    /// Blends a finished layer (content with masks applied) with its mode,
+    /// opacity, fill opacity, blend-if and effects.
+    fn blend_layer(&mut self, layer: &Layer, content: &Raster, dst: &mut Raster) {
+        if layer.advanced.knockout != 0 {
+            self.warn(layer, "unsupported_knockout", "knockout is not rendered".into());
+        }
+        if layer.blend_if.is_some() {
+            self.warn(layer, "unsupported_blend_if", "blend-if ranges are not rendered".into());
+        }
+        let blend = LayerBlend { mode: layer.blend_mode, opacity: layer.opacity, fill: layer.fill_opacity };
+        match &layer.effects {
+            Some(fx) => {
+                let missing = effects::composite_with_effects(dst, content, blend, fx, &self.ctx);
+                for m in missing {
+                    self.warn(layer, "unsupported_effect", format!("layer effect '{m}' is not rendered"));
+                }
+            }
+            None => crate::render::composite_raster(dst, content, blend.mode, blend.opacity, blend.fill),
+        }
+    }
+
+    /// The layer's own pixels over the part of `area` they cover, before
+    /// masks. `None` when it has nothing to draw.
+    fn layer_content(&mut self, layer: &Layer, area: Rect, depth: u32) -> Result<Option<Raster>> {
+        Ok(match &layer.kind {
+            LayerKind::Group { children, .. } => {
+                let mut buf = Raster::transparent(area);
+                self.composite_layers(children, &mut buf, depth + 1)?;
+                Some(buf)
+            }
+            LayerKind::Fill(f) => {
+                let rect = self.ctx.canvas.intersect(&area);
+                match fill::render(f, rect, &self.ctx) {
+                    Some(r) => Some(r),
+                    None => {
+                        self.warn(layer, "unsupported_fill", format!("fill layer '{}' is drawn from its stored pixels", f.name()));
+                        layer.pixels.as_ref().map(|p| crop(p, area))
+                    }
+                }
+            }
+            LayerKind::Adjustment(_) => None,
+            _ => layer.pixels.as_ref().map(|p| crop(p, area)),
+        }
+        .filter(|r| !r.rect.is_empty()))
+    }
+
+    /// Multiplies content alpha by the layer's pixel and vector masks.
+    fn apply_masks(&mut self, layer: &Layer, content: &mut Raster) {
+        if let Some(m) = layer.mask.as_ref().filter(|m| !m.disabled) {
+            if m.feather > 0.0 {
+                self.warn(layer, "unsupported_mask_feather", format!("mask feather {} px is not applied", m.feather));
+            }
+            multiply_alpha(content, &m.plane, m.density);
+        }
+        if let Some(vm) = layer.vector_mask.as_ref().filter(|v| !v.disabled) {
+            let canvas = self.ctx.canvas;
+            match vector_mask::rasterize(vm, canvas.width(), canvas.height(), content.rect) {
+                Some(plane) => multiply_alpha(content, &plane, 1.0),
+                None => self.warn(layer, "unsupported_vector_mask", "vector mask is not rendered".into()),
+            }
+        }
+    }
+
+    /// Composites a layer clipped to `base`: its colours blend onto the
+    /// base's as if the base were opaque, and the base's alpha is kept.
+    fn composite_clipped(&mut self, layer: &Layer, base: &mut Raster, depth: u32) -> Result<()> {
+        if let LayerKind::Adjustment(adj) = &layer.kind {
+            self.apply_adjustment(layer, adj, base);
+            return Ok(());
+        }
+        let Some(mut content) = self.layer_content(layer, base.rect, depth)? else {
+            return Ok(());
+        };
+        self.apply_masks(layer, &mut content);
+        let saved = std::mem::replace(&mut base.alpha, vec![1.0; base.rect.area() as usize]);
+        self.blend_layer(layer, &content, base);
+        base.alpha = saved;
+        Ok(())
+    }
+
+    fn composite_pass_through(&mut self, group: &Layer, children: &[Layer], dst: &mut Raster, depth: u32) -> Result<()> {
+        let fades = group.opacity < 1.0 || group.mask.as_ref().is_some_and(|m| !m.disabled) || group.vector_mask.is_some();
+        if group.effects.is_some() {
+            self.warn(group, "unsupported_effect", "effects on pass-through groups are not rendered".into());
+        }
+        if !fades {
+            return self.composite_layers(children, dst, depth + 1);
+        }
+        let before = dst.clone();
+        self.composite_layers(children, dst, depth + 1)?;
+        // Coverage of the group: opacity times masks, as a plane over dst.
+        let mut cov = Raster::filled(dst.rect, [0.0; 4], group.opacity);
+        self.apply_masks(group, &mut cov);
+        for i in 0..dst.alpha.len() {
+            let k = cov.alpha[i];
+            if k >= 1.0 {
+                continue;
+            }
+            let (a0, a1) = (before.alpha[i], dst.alpha[i]);
+            let a = a0 + (a1 - a0) * k;
+            if a <= 0.0 {
+                dst.alpha[i] = 0.0;
+                continue;
+            }
+            for l in 0..4 {
+                dst.color[i][l] = (before.color[i][l] * a0 * (1.0 - k) + dst.color[i][l] * a1 * k) / a;
+            }
+            dst.alpha[i] = a;
+        }
+        Ok(())
+    }
+
+    fn apply_adjustment(&mut self, layer: &Layer, adj: &adjust::Adjustment, dst: &mut Raster) {
+        let mut adjusted = Raster { rect: dst.rect, color: dst.color.clone(), alpha: vec![1.0; dst.alpha.len()] };
+        if !adjust::apply(adj, &mut adjusted.color, self.ctx.info) {
+            self.warn(layer, "unsupported_adjustment", format!("adjustment '{}' is not rendered", adj.name()));
+            return;
+        }
+        self.apply_masks(layer, &mut adjusted);
+        let saved = std::mem::replace(&mut dst.alpha, vec![1.0; dst.rect.area() as usize]);
+        crate::render::composite_raster(dst, &adjusted, layer.blend_mode, layer.opacity, layer.fill_opacity);
+        dst.alpha = saved;
+    }
+}
+
+/// The part of `src` inside `area` (a copy; `src` itself when inside).
+fn crop(src: &Raster, area: Rect) -> Raster {
+    let r = src.rect.intersect(&area);
+    if r == src.rect {
+        return src.clone();
+    }
+    let mut out = Raster::transparent(r);
+    for y in r.top..r.bottom {
+        let (c, a) = src.span(y, r.left, r.right);
+        let (dc, da) = out.span_mut(y, r.left, r.right);
+        dc.copy_from_slice(c);
+        da.copy_from_slice(a);
+    }
+    out
+}
+
+/// Multiplies alpha by a mask plane scaled by `density`
+/// (`1 - density * (1 - m)`).
+fn multiply_alpha(content: &mut Raster, mask: &Plane, density: f32) {
+    let r = content.rect;
+    let w = r.width() as usize;
+    for y in r.top..r.bottom {
+        let row = (y - r.top) as usize * w;
+        for x in r.left..r.right {
+            let m = mask.at(x, y);
+            let m = 1.0 - density * (1.0 - m);
+            content.alpha[row + (x - r.left) as usize] *= m;
+        }
+    }
+}
+
