@@ -94,3 +94,24 @@ pub fn descriptor_color(
     let b = desc.f64("Bl  ")? / 255.0;
     Some([r as f32, g as f32, b as f32, 0.0])
 }
+
+/// Converts an sRGB colour to working-space lanes of the document.
+///
+/// Placeholder until the colour module lands: RGB and gray only.
+pub fn working_from_srgb8(info: &ColorInfo, rgb: [u8; 3]) -> Color {
+    let [r, g, b] = rgb.map(|v| v as f32 / 255.0);
+    match info.mode {
+        Some(ColorMode::Cmyk) => {
+            let k = r.max(g).max(b);
+            if k <= 0.0 {
+                return [1.0, 1.0, 1.0, 0.0];
+            }
+            [r / k, g / k, b / k, k]
+        }
+        Some(ColorMode::Grayscale | ColorMode::Duotone | ColorMode::Bitmap | ColorMode::Multichannel) => {
+            let y = 0.299 * r + 0.587 * g + 0.114 * b;
+            [y, y, y, 0.0]
+        }
+        _ => [r, g, b, 0.0],
+    }
+}

@@ -59,15 +59,14 @@ pub fn build(bytes: &[u8], file: PsdFile<'_>, limits: &Limits) -> Result<Documen
     let layers = build_tree(&file.layers, &ctx, &mut warnings)?;
 
     let merged = file.merged.as_ref().and_then(|chs| {
-        let alpha = if file.merged_alpha || file.layers.is_empty() && chs.len() > header.mode.color_channels() {
-            // With no layers, an extra channel is transparency only when the
-            // layer count was negative; otherwise it is a spot/alpha channel.
-            file.merged_alpha.then(|| chs.get(header.mode.color_channels()))?
-        } else {
-            None
-        };
-        let colour: Vec<&Channel> = chs.iter().take(header.mode.color_channels()).collect();
-        to_raster(&colour, alpha, Rect::new(0, 0, header.width, header.height), &info)
+        let n = header.mode.color_channels();
+        let alpha = merged_has_transparency(&file).then(|| chs.get(n)).flatten();
+        let colour: Vec<&Channel> = chs.iter().take(n).collect();
+        let mut raster = to_raster(&colour, alpha, Rect::new(0, 0, header.width, header.height), &info)?;
+        if alpha.is_some() && matches!(header.mode, ColorMode::Rgb | ColorMode::Grayscale) {
+            unmatte_white(&mut raster);
+        }
+        Some(raster)
     });
     let merged_is_reliable = file.layers.is_empty() || has_real_merged_data(file.resource(1057));
 
@@ -90,6 +89,39 @@ struct BuildCtx<'a> {
     limits: &'a Limits,
     digest: &'a [u8; 32],
     linked: &'a [LinkedFile],
+}
+
+/// Whether the merged image's first extra channel is its transparency.
+/// Photoshop marks it with a `Mtrn`/`Mt16`/`Mt32` block or a negative layer
+/// count; a lone extra channel in a document without layers is transparency
+/// too unless the alpha identifiers resource (1053) names it a saved
+/// selection.
+fn merged_has_transparency(file: &PsdFile<'_>) -> bool {
+    let expected = file.header.mode.color_channels();
+    if file.header.channels as usize <= expected {
+        return false;
+    }
+    if file.merged_alpha || [b"Mtrn", b"Mt16", b"Mt32"].iter().any(|k| file.blocks(k).next().is_some()) {
+        return true;
+    }
+    if let Some(ids) = file.resource(1053) {
+        if !ids.is_empty() && ids.chunks_exact(4).all(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) > 0) {
+            return false;
+        }
+    }
+    file.layers.is_empty()
+}
+
+/// Photoshop stores a transparent document's composite matted against
+/// white: `m = c * a + (1 - a)`. Undo it so colours are straight again.
+fn unmatte_white(r: &mut Raster) {
+    for (c, &a) in r.color.iter_mut().zip(&r.alpha) {
+        if a > 0.0 && a < 1.0 {
+            for v in c.iter_mut().take(3) {
+                *v = ((*v + a - 1.0) / a).clamp(0.0, 1.0);
+            }
+        }
+    }
 }
 
 /// Resource 1057 (version info) says whether the merged image is real
@@ -171,7 +203,8 @@ fn build_tree(records: &[LayerRecord<'_>], ctx: &BuildCtx<'_>, warnings: &mut Ve
             Some(t @ (1 | 2)) => {
                 // A group closer with no opener is tolerated as an empty group.
                 let children = if stack.len() > 1 { stack.pop().unwrap_or_default() } else { Vec::new() };
-                let layer = build_layer(rec, index, LayerKind::Group { children, open: t == 1 }, ctx, warnings)?;
+                let artboard = artboard(rec, ctx);
+                let layer = build_layer(rec, index, LayerKind::Group { children, open: t == 1, artboard }, ctx, warnings)?;
                 stack.last_mut().expect("root level always present").push(layer);
             }
             _ => {
@@ -225,6 +258,24 @@ fn build_leaf(rec: &LayerRecord<'_>, index: usize, ctx: &BuildCtx<'_>, warnings:
         }
     }
     build_layer(rec, index, kind, ctx, warnings)
+}
+
+/// Artboard settings from an `artb`/`artd`/`abdd` block.
+fn artboard(rec: &LayerRecord<'_>, ctx: &BuildCtx<'_>) -> Option<crate::doc::Artboard> {
+    let data = rec.block(b"artb").or_else(|| rec.block(b"artd")).or_else(|| rec.block(b"abdd"))?;
+    let mut r = Reader::new(data);
+    let d = crate::psd::descriptor::parse_versioned(&mut r, ctx.limits.max_descriptor_depth).ok()?;
+    let b = d.desc("artboardRect")?;
+    let to_i = |v: f64| v.clamp(-1e7, 1e7).round() as i32;
+    let rect = Rect { left: to_i(b.f64("Left")?), top: to_i(b.f64("Top ")?), right: to_i(b.f64("Rght")?), bottom: to_i(b.f64("Btom")?) };
+    let white = crate::color::working_from_srgb8(ctx.info, [255, 255, 255]);
+    let background = match d.f64("artboardBackgroundType").map(|v| v as i32).unwrap_or(1) {
+        2 => Some(crate::color::working_from_srgb8(ctx.info, [0, 0, 0])),
+        3 => None,
+        4 => d.desc("Clr ").and_then(|c| crate::color::descriptor_color(c, ctx.info)).or(Some(white)),
+        _ => Some(white),
+    };
+    Some(crate::doc::Artboard { rect, background })
 }
 
 fn layer_name(rec: &LayerRecord<'_>) -> String {

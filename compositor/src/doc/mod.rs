@@ -107,6 +107,8 @@ pub enum LayerKind {
         children: Vec<Layer>,
         /// Open in the layers panel.
         open: bool,
+        /// Artboard settings when the group is an artboard.
+        artboard: Option<Artboard>,
     },
     /// Adjustment layer.
     Adjustment(Adjustment),
@@ -124,6 +126,7 @@ impl LayerKind {
         match self {
             LayerKind::Pixel => "pixel",
             LayerKind::Shape => "shape",
+            LayerKind::Group { artboard: Some(_), .. } => "artboard",
             LayerKind::Group { .. } => "group",
             LayerKind::Adjustment(_) => "adjustment",
             LayerKind::Fill(_) => "fill",
@@ -131,6 +134,16 @@ impl LayerKind {
             LayerKind::Text(_) => "text",
         }
     }
+}
+
+/// An artboard: a group whose contents are clipped to its rectangle and
+/// drawn over its background colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artboard {
+    /// The artboard's rectangle on the canvas.
+    pub rect: Rect,
+    /// Background in working space; `None` for a transparent artboard.
+    pub background: Option<crate::render::raster::Color>,
 }
 
 /// A pixel mask.

@@ -98,7 +98,7 @@ impl State<'_> {
                 self.apply_adjustment(base, adj, dst);
                 return Ok(());
             }
-            LayerKind::Group { children, .. } if base.blend_mode == BlendMode::PassThrough => {
+            LayerKind::Group { children, artboard: None, .. } if base.blend_mode == BlendMode::PassThrough => {
                 self.composite_pass_through(base, children, dst, depth)?;
                 // Layers clipped to a pass-through group clip to its merged
                 // result; rare, drawn unclipped.
@@ -149,6 +149,18 @@ impl State<'_> {
     /// masks. `None` when it has nothing to draw.
     fn layer_content(&mut self, layer: &Layer, area: Rect, depth: u32) -> Result<Option<Raster>> {
         Ok(match &layer.kind {
+            LayerKind::Group { children, artboard: Some(ab), .. } => {
+                let area = area.intersect(&ab.rect);
+                if area.is_empty() {
+                    return Ok(None);
+                }
+                let mut buf = match ab.background {
+                    Some(bg) => Raster::filled(area, bg, 1.0),
+                    None => Raster::transparent(area),
+                };
+                self.composite_layers(children, &mut buf, depth + 1)?;
+                Some(buf)
+            }
             LayerKind::Group { children, .. } => {
                 let mut buf = Raster::transparent(area);
                 self.composite_layers(children, &mut buf, depth + 1)?;
