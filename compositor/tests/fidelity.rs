@@ -86,7 +86,10 @@ fn score(path: &Path, limits: &Limits) -> (Option<f64>, &'static str, String) {
         _ if expected_png.exists() => {
             let png = std::fs::read(&expected_png).expect("png readable");
             match compositor::encode::decode_png_rgba8(&png, limits.max_canvas_pixels) {
-                Ok((rgba, w, h)) if (w, h) == (doc.width, doc.height) => ("png", rgba, false),
+                Ok((rgba, w, h)) if (w, h) == (doc.width, doc.height) => {
+                    let opaque = rgba.chunks_exact(4).all(|p| p[3] == 255);
+                    ("png", rgba, opaque)
+                }
                 Ok((_, w, h)) => return (None, "png", format!("expected PNG is {w}x{h}, canvas {}x{}", doc.width, doc.height)),
                 Err(e) => return (None, "png", format!("expected PNG unreadable: {e}")),
             }
@@ -94,7 +97,7 @@ fn score(path: &Path, limits: &Limits) -> (Option<f64>, &'static str, String) {
         _ => return (None, "-", "no ground truth (no real stored composite, no expected PNG)".into()),
     };
     if opaque {
-        // An opaque stored composite was flattened by Photoshop: do the same.
+        // An opaque ground truth was flattened over white: do the same.
         flatten_over_white(&mut ours);
         flatten_over_white(&mut expected);
     }
