@@ -5,7 +5,10 @@ use crate::error::{Error, Result};
 /// Encodes straight-alpha RGBA8 pixels as a PNG.
 pub fn png_rgba8(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
     if rgba.len() as u64 != width as u64 * height as u64 * 4 {
-        return Err(Error::Codec(format!("{} bytes do not make a {width}x{height} RGBA image", rgba.len())));
+        return Err(Error::Codec(format!(
+            "{} bytes do not make a {width}x{height} RGBA image",
+            rgba.len()
+        )));
     }
     let mut out = Vec::new();
     {
@@ -14,8 +17,11 @@ pub fn png_rgba8(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
         enc.set_depth(png::BitDepth::Eight);
         // Fast settings: renders are written often and read once.
         enc.set_compression(png::Compression::Fast);
-        let mut w = enc.write_header().map_err(|e| Error::Codec(e.to_string()))?;
-        w.write_image_data(rgba).map_err(|e| Error::Codec(e.to_string()))?;
+        let mut w = enc
+            .write_header()
+            .map_err(|e| Error::Codec(e.to_string()))?;
+        w.write_image_data(rgba)
+            .map_err(|e| Error::Codec(e.to_string()))?;
     }
     Ok(out)
 }
@@ -28,15 +34,25 @@ pub fn decode_png_rgba8(bytes: &[u8], max_pixels: u64) -> Result<(Vec<u8>, u32, 
     let mut reader = dec.read_info().map_err(|e| Error::Codec(e.to_string()))?;
     let (w, h) = (reader.info().width, reader.info().height);
     Error::check_limit("image pixels", w as u64 * h as u64, max_pixels)?;
-    let size = reader.output_buffer_size().ok_or_else(|| Error::Codec("image too large".into()))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| Error::Codec("image too large".into()))?;
     let mut buf = vec![0; size];
-    let info = reader.next_frame(&mut buf).map_err(|e| Error::Codec(e.to_string()))?;
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| Error::Codec(e.to_string()))?;
     buf.truncate(info.buffer_size());
     let n = w as usize * h as usize;
     let rgba = match info.color_type {
         png::ColorType::Rgba => buf,
-        png::ColorType::Rgb => buf.chunks_exact(3).flat_map(|c| [c[0], c[1], c[2], 255]).collect(),
-        png::ColorType::GrayscaleAlpha => buf.chunks_exact(2).flat_map(|c| [c[0], c[0], c[0], c[1]]).collect(),
+        png::ColorType::Rgb => buf
+            .chunks_exact(3)
+            .flat_map(|c| [c[0], c[1], c[2], 255])
+            .collect(),
+        png::ColorType::GrayscaleAlpha => buf
+            .chunks_exact(2)
+            .flat_map(|c| [c[0], c[0], c[0], c[1]])
+            .collect(),
         png::ColorType::Grayscale => buf.iter().flat_map(|&g| [g, g, g, 255]).collect(),
         png::ColorType::Indexed => return Err(Error::Codec("indexed PNG was not expanded".into())),
     };

@@ -1,8 +1,8 @@
 //! JSON description of a template (`mockup inspect`, and the API's mockup
 //! and layer objects).
 
-use crate::doc::{Document, Layer, LayerKind, Warning};
 use crate::doc::smart_object::{ContentsSource, TransformKind};
+use crate::doc::{Document, Layer, LayerKind, Warning};
 use serde::Serialize;
 
 /// Everything a client needs to know about a template.
@@ -124,7 +124,10 @@ pub fn inspect(doc: &Document) -> Inspection {
             LayerKind::SmartObject(so) => smart_objects.push(SmartObjectInfo {
                 uuid: l.uuid.to_string(),
                 name: l.name.clone(),
-                size: Size { width: so.content_size.0.round().max(0.0) as u32, height: so.content_size.1.round().max(0.0) as u32 },
+                size: Size {
+                    width: so.content_size.0.round().max(0.0) as u32,
+                    height: so.content_size.1.round().max(0.0) as u32,
+                },
                 position: quad_bounds(&so.quad),
                 transform: so.transform_kind,
                 quad: so.quad,
@@ -140,7 +143,12 @@ pub fn inspect(doc: &Document) -> Inspection {
                 font: t.font.clone(),
                 size: t.size,
                 color: t.color.clone(),
-                position: Position { x: l.rect.left, y: l.rect.top, width: l.rect.width(), height: l.rect.height() },
+                position: Position {
+                    x: l.rect.left,
+                    y: l.rect.top,
+                    width: l.rect.width(),
+                    height: l.rect.height(),
+                },
                 visible: l.visible,
             }),
             _ => {}
@@ -180,9 +188,20 @@ fn nodes(layers: &[Layer]) -> Vec<LayerNode> {
 fn quad_bounds(q: &[f64; 8]) -> Position {
     let xs = [q[0], q[2], q[4], q[6]];
     let ys = [q[1], q[3], q[5], q[7]];
-    let (x0, x1) = (xs.iter().cloned().fold(f64::INFINITY, f64::min), xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
-    let (y0, y1) = (ys.iter().cloned().fold(f64::INFINITY, f64::min), ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
+    let (x0, x1) = (
+        xs.iter().cloned().fold(f64::INFINITY, f64::min),
+        xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let (y0, y1) = (
+        ys.iter().cloned().fold(f64::INFINITY, f64::min),
+        ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+    );
     let (x0, y0) = ((x0 + 1e-6).floor(), (y0 + 1e-6).floor());
     let (x1, y1) = ((x1 - 1e-6).ceil(), (y1 - 1e-6).ceil());
-    Position { x: x0 as i32, y: y0 as i32, width: (x1 - x0).max(0.0) as u32, height: (y1 - y0).max(0.0) as u32 }
+    Position {
+        x: x0 as i32,
+        y: y0 as i32,
+        width: (x1 - x0).max(0.0) as u32,
+        height: (y1 - y0).max(0.0) as u32,
+    }
 }

@@ -29,7 +29,9 @@ struct Row {
 
 fn fixtures() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(FIXTURES) else { return out };
+    let Ok(dirs) = std::fs::read_dir(FIXTURES) else {
+        return out;
+    };
     for d in dirs.flatten() {
         if let Ok(files) = std::fs::read_dir(d.path()) {
             for f in files.flatten() {
@@ -46,14 +48,18 @@ fn fixtures() -> Vec<PathBuf> {
 
 fn psd_tools_scores() -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
-    let Ok(text) = std::fs::read_to_string(Path::new(FIXTURES).join("summary.json")) else { return out };
+    let Ok(text) = std::fs::read_to_string(Path::new(FIXTURES).join("summary.json")) else {
+        return out;
+    };
     let v: serde_json::Value = serde_json::from_str(&text).expect("summary.json is JSON");
     for f in v["files"].as_array().into_iter().flatten() {
         let name = f["file"].as_str().unwrap_or_default().to_string();
         let score = if f["psnr_identical"].as_bool() == Some(true) {
             Some(CAP_DB)
         } else {
-            f["psnr_db_vs_stored"].as_f64().or_else(|| f["psnr_db_composite_vs_expected_png"].as_f64())
+            f["psnr_db_vs_stored"]
+                .as_f64()
+                .or_else(|| f["psnr_db_composite_vs_expected_png"].as_f64())
         };
         if let Some(s) = score {
             out.insert(name, s.min(CAP_DB));
@@ -90,18 +96,37 @@ fn score(path: &Path, limits: &Limits) -> (Option<f64>, &'static str, String) {
                     let opaque = rgba.chunks_exact(4).all(|p| p[3] == 255);
                     ("png", rgba, opaque)
                 }
-                Ok((_, w, h)) => return (None, "png", format!("expected PNG is {w}x{h}, canvas {}x{}", doc.width, doc.height)),
+                Ok((_, w, h)) => {
+                    return (
+                        None,
+                        "png",
+                        format!(
+                            "expected PNG is {w}x{h}, canvas {}x{}",
+                            doc.width, doc.height
+                        ),
+                    )
+                }
                 Err(e) => return (None, "png", format!("expected PNG unreadable: {e}")),
             }
         }
-        _ => return (None, "-", "no ground truth (no real stored composite, no expected PNG)".into()),
+        _ => {
+            return (
+                None,
+                "-",
+                "no ground truth (no real stored composite, no expected PNG)".into(),
+            )
+        }
     };
     if opaque {
         // An opaque ground truth was flattened over white: do the same.
         flatten_over_white(&mut ours);
         flatten_over_white(&mut expected);
     }
-    (Some(psnr_premultiplied(&ours, &expected).min(CAP_DB)), truth, note)
+    (
+        Some(psnr_premultiplied(&ours, &expected).min(CAP_DB)),
+        truth,
+        note,
+    )
 }
 
 #[test]
@@ -115,21 +140,48 @@ fn fidelity_against_photoshop() {
     let reference = psd_tools_scores();
     let mut rows = Vec::new();
     for path in &files {
-        let rel = path.strip_prefix(FIXTURES).unwrap_or(path).to_string_lossy().replace('\\', "/");
+        let rel = path
+            .strip_prefix(FIXTURES)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
         let (ours, truth, note) = score(path, &limits);
-        rows.push(Row { psd_tools: reference.get(&rel).copied(), file: rel, truth, ours, note });
+        rows.push(Row {
+            psd_tools: reference.get(&rel).copied(),
+            file: rel,
+            truth,
+            ours,
+            note,
+        });
     }
 
-    println!("\n{:<62} {:>6} {:>8} {:>9}  notes", "file", "truth", "ours dB", "psd-tools");
+    println!(
+        "\n{:<62} {:>6} {:>8} {:>9}  notes",
+        "file", "truth", "ours dB", "psd-tools"
+    );
     for r in &rows {
         let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
-        println!("{:<62} {:>6} {:>8} {:>9}  {}", r.file, r.truth, f(r.ours), f(r.psd_tools), r.note);
+        println!(
+            "{:<62} {:>6} {:>8} {:>9}  {}",
+            r.file,
+            r.truth,
+            f(r.ours),
+            f(r.psd_tools),
+            r.note
+        );
     }
     let mut scored: Vec<f64> = rows.iter().filter_map(|r| r.ours).collect();
     scored.sort_by(f64::total_cmp);
-    let median = if scored.is_empty() { 0.0 } else { scored[scored.len() / 2] };
+    let median = if scored.is_empty() {
+        0.0
+    } else {
+        scored[scored.len() / 2]
+    };
     let over35 = scored.iter().filter(|&&s| s >= 35.0).count();
-    let compared: Vec<_> = rows.iter().filter_map(|r| Some((r.ours?, r.psd_tools?))).collect();
+    let compared: Vec<_> = rows
+        .iter()
+        .filter_map(|r| Some((r.ours?, r.psd_tools?)))
+        .collect();
     let at_least_psd_tools = compared.iter().filter(|(o, p)| *o + 0.05 >= *p).count();
     println!(
         "\nscored {} of {} files: median {:.1} dB, {} ({:.0}%) >= 35 dB, >= psd-tools on {} of {} ({:.0}%)",
@@ -143,9 +195,16 @@ fn fidelity_against_photoshop() {
         100.0 * at_least_psd_tools as f64 / compared.len().max(1) as f64
     );
 
-    let current: BTreeMap<String, f64> = rows.iter().filter_map(|r| Some((r.file.clone(), (r.ours? * 10.0).floor() / 10.0))).collect();
+    let current: BTreeMap<String, f64> = rows
+        .iter()
+        .filter_map(|r| Some((r.file.clone(), (r.ours? * 10.0).floor() / 10.0)))
+        .collect();
     if std::env::var_os("FIDELITY_WRITE_BASELINE").is_some() {
-        std::fs::write(BASELINE, serde_json::to_string_pretty(&current).expect("json") + "\n").expect("write baseline");
+        std::fs::write(
+            BASELINE,
+            serde_json::to_string_pretty(&current).expect("json") + "\n",
+        )
+        .expect("write baseline");
         println!("baseline written to {BASELINE}");
         return;
     }
@@ -161,5 +220,9 @@ fn fidelity_against_photoshop() {
             None => regressions.push(format!("{file}: no score any more, baseline {base:.1} dB")),
         }
     }
-    assert!(regressions.is_empty(), "fidelity regressions:\n{}", regressions.join("\n"));
+    assert!(
+        regressions.is_empty(),
+        "fidelity regressions:\n{}",
+        regressions.join("\n")
+    );
 }

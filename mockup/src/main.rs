@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "mockup", version, about = "Mockup rendering: inspect and composite Photoshop templates")]
+#[command(
+    name = "mockup",
+    version,
+    about = "Mockup rendering: inspect and composite Photoshop templates"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,20 +60,38 @@ fn run(cli: Cli) -> Result<()> {
     let limits = Limits::default();
     match cli.command {
         Command::Inspect { file } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let doc = compositor::open(&bytes, &limits).with_context(|| format!("parsing {}", file.display()))?;
-            println!("{}", serde_json::to_string_pretty(&compositor::inspect::inspect(&doc))?);
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let doc = compositor::open(&bytes, &limits)
+                .with_context(|| format!("parsing {}", file.display()))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&compositor::inspect::inspect(&doc))?
+            );
         }
-        Command::Composite { file, output, stored } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let doc = compositor::open(&bytes, &limits).with_context(|| format!("parsing {}", file.display()))?;
+        Command::Composite {
+            file,
+            output,
+            stored,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let doc = compositor::open(&bytes, &limits)
+                .with_context(|| format!("parsing {}", file.display()))?;
             let (rgba, warnings) = compositor::composite_rgba8(&doc, &limits)?;
             let png = compositor::encode::png_rgba8(&rgba, doc.width, doc.height)?;
-            std::fs::write(&output, png).with_context(|| format!("writing {}", output.display()))?;
+            std::fs::write(&output, png)
+                .with_context(|| format!("writing {}", output.display()))?;
             if let Some(path) = stored {
-                let merged = doc.merged.as_ref().context("the file stores no composite image")?;
+                let merged = doc
+                    .merged
+                    .as_ref()
+                    .context("the file stores no composite image")?;
                 let rgba = compositor::color::to_rgba8(&doc.color, &merged.color, &merged.alpha);
-                std::fs::write(&path, compositor::encode::png_rgba8(&rgba, doc.width, doc.height)?)?;
+                std::fs::write(
+                    &path,
+                    compositor::encode::png_rgba8(&rgba, doc.width, doc.height)?,
+                )?;
             }
             for w in warnings.iter().chain(&doc.warnings) {
                 eprintln!("warning: {}", serde_json::to_string(w)?);
@@ -77,7 +99,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Time { files, runs } => {
             for file in files {
-                let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                let bytes =
+                    std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
                 let mut best = f64::INFINITY;
                 let mut mpx = 0.0;
                 for _ in 0..runs.max(1) {
@@ -88,7 +111,10 @@ fn run(cli: Cli) -> Result<()> {
                     best = best.min(t.elapsed().as_secs_f64() * 1e3);
                     mpx = doc.width as f64 * doc.height as f64 / 1e6;
                 }
-                println!("{}", serde_json::json!({"file": file.display().to_string(), "megapixels": mpx, "ms": best}));
+                println!(
+                    "{}",
+                    serde_json::json!({"file": file.display().to_string(), "megapixels": mpx, "ms": best})
+                );
             }
         }
     }

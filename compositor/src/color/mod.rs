@@ -108,7 +108,9 @@ pub fn working_from_srgb8(info: &ColorInfo, rgb: [u8; 3]) -> Color {
             }
             [r / k, g / k, b / k, k]
         }
-        Some(ColorMode::Grayscale | ColorMode::Duotone | ColorMode::Bitmap | ColorMode::Multichannel) => {
+        Some(
+            ColorMode::Grayscale | ColorMode::Duotone | ColorMode::Bitmap | ColorMode::Multichannel,
+        ) => {
             let y = 0.299 * r + 0.587 * g + 0.114 * b;
             [y, y, y, 0.0]
         }

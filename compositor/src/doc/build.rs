@@ -41,7 +41,11 @@ pub fn build(bytes: &[u8], file: PsdFile<'_>, limits: &Limits) -> Result<Documen
         for data in file.blocks(key) {
             match pattern::parse_patterns(data, &info) {
                 Ok(p) => patterns.extend(p),
-                Err(e) => warnings.push(Warning { code: "invalid_pattern", layer: None, message: e.to_string() }),
+                Err(e) => warnings.push(Warning {
+                    code: "invalid_pattern",
+                    layer: None,
+                    message: e.to_string(),
+                }),
             }
         }
     }
@@ -50,19 +54,33 @@ pub fn build(bytes: &[u8], file: PsdFile<'_>, limits: &Limits) -> Result<Documen
         for data in file.blocks(key) {
             match smart_object::parse_linked_files(data, limits) {
                 Ok(l) => linked.extend(l),
-                Err(e) => warnings.push(Warning { code: "invalid_linked_file", layer: None, message: e.to_string() }),
+                Err(e) => warnings.push(Warning {
+                    code: "invalid_linked_file",
+                    layer: None,
+                    message: e.to_string(),
+                }),
             }
         }
     }
 
-    let ctx = BuildCtx { info: &info, limits, digest: &digest, linked: &linked };
+    let ctx = BuildCtx {
+        info: &info,
+        limits,
+        digest: &digest,
+        linked: &linked,
+    };
     let layers = build_tree(&file.layers, &ctx, &mut warnings)?;
 
     let merged = file.merged.as_ref().and_then(|chs| {
         let n = header.mode.color_channels();
         let alpha = merged_has_transparency(&file).then(|| chs.get(n)).flatten();
         let colour: Vec<&Channel> = chs.iter().take(n).collect();
-        let mut raster = to_raster(&colour, alpha, Rect::new(0, 0, header.width, header.height), &info)?;
+        let mut raster = to_raster(
+            &colour,
+            alpha,
+            Rect::new(0, 0, header.width, header.height),
+            &info,
+        )?;
         if alpha.is_some() && matches!(header.mode, ColorMode::Rgb | ColorMode::Grayscale) {
             unmatte_white(&mut raster);
         }
@@ -101,11 +119,19 @@ fn merged_has_transparency(file: &PsdFile<'_>) -> bool {
     if file.header.channels as usize <= expected {
         return false;
     }
-    if file.merged_alpha || [b"Mtrn", b"Mt16", b"Mt32"].iter().any(|k| file.blocks(k).next().is_some()) {
+    if file.merged_alpha
+        || [b"Mtrn", b"Mt16", b"Mt32"]
+            .iter()
+            .any(|k| file.blocks(k).next().is_some())
+    {
         return true;
     }
     if let Some(ids) = file.resource(1053) {
-        if !ids.is_empty() && ids.chunks_exact(4).all(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) > 0) {
+        if !ids.is_empty()
+            && ids
+                .chunks_exact(4)
+                .all(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) > 0)
+        {
             return false;
         }
     }
@@ -138,22 +164,40 @@ fn palette(data: &[u8]) -> Option<Vec<[u8; 3]>> {
     if data.len() < 768 {
         return None;
     }
-    Some((0..256).map(|i| [data[i], data[256 + i], data[512 + i]]).collect())
+    Some(
+        (0..256)
+            .map(|i| [data[i], data[256 + i], data[512 + i]])
+            .collect(),
+    )
 }
 
 /// Converts decoded colour channels (+ optional alpha) into working-space
 /// lanes. `None` when the colour channels are missing or incomplete.
-fn to_raster(colour: &[&Channel], alpha: Option<&Channel>, rect: Rect, info: &ColorInfo) -> Option<Raster> {
+fn to_raster(
+    colour: &[&Channel],
+    alpha: Option<&Channel>,
+    rect: Rect,
+    info: &ColorInfo,
+) -> Option<Raster> {
     let n = rect.area() as usize;
     if n == 0 {
         return None;
     }
     let mode = info.mode?;
     let needed = mode.color_channels();
-    if colour.len() < needed || colour.iter().take(needed).any(|c| !c.is_complete() || c.rect != rect) {
+    if colour.len() < needed
+        || colour
+            .iter()
+            .take(needed)
+            .any(|c| !c.is_complete() || c.rect != rect)
+    {
         return None;
     }
-    let mut out = Raster { rect, color: vec![[0.0; 4]; n], alpha: vec![1.0; n] };
+    let mut out = Raster {
+        rect,
+        color: vec![[0.0; 4]; n],
+        alpha: vec![1.0; n],
+    };
     let mut plane = vec![0.0f32; n];
     match mode {
         ColorMode::Indexed => {
@@ -161,7 +205,12 @@ fn to_raster(colour: &[&Channel], alpha: Option<&Channel>, rect: Rect, info: &Co
             for (i, px) in out.color.iter_mut().enumerate() {
                 let idx = colour[0].data[i] as usize;
                 let c = pal.get(idx).copied().unwrap_or([0, 0, 0]);
-                *px = [c[0] as f32 / 255.0, c[1] as f32 / 255.0, c[2] as f32 / 255.0, 0.0];
+                *px = [
+                    c[0] as f32 / 255.0,
+                    c[1] as f32 / 255.0,
+                    c[2] as f32 / 255.0,
+                    0.0,
+                ];
             }
         }
         ColorMode::Bitmap | ColorMode::Grayscale | ColorMode::Duotone | ColorMode::Multichannel => {
@@ -188,43 +237,88 @@ fn to_raster(colour: &[&Channel], alpha: Option<&Channel>, rect: Rect, info: &Co
 /// Builds the layer tree from records (bottom-most first) using section
 /// dividers: a divider of type 3 opens a group below its children, the
 /// group's own record (type 1 or 2) closes it above them.
-fn build_tree(records: &[LayerRecord<'_>], ctx: &BuildCtx<'_>, warnings: &mut Vec<Warning>) -> Result<Vec<Layer>> {
+fn build_tree(
+    records: &[LayerRecord<'_>],
+    ctx: &BuildCtx<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<Layer>> {
     let mut stack: Vec<Vec<Layer>> = vec![Vec::new()];
     for (index, rec) in records.iter().enumerate() {
-        let section = rec.block(b"lsct").or_else(|| rec.block(b"lsdk")).and_then(|d| {
-            let mut r = Reader::new(d);
-            r.u32("section type").ok()
-        });
+        let section = rec
+            .block(b"lsct")
+            .or_else(|| rec.block(b"lsdk"))
+            .and_then(|d| {
+                let mut r = Reader::new(d);
+                r.u32("section type").ok()
+            });
         match section {
             Some(3) => {
-                Error::check_limit("group nesting depth", stack.len() as u64, ctx.limits.max_group_depth as u64)?;
+                Error::check_limit(
+                    "group nesting depth",
+                    stack.len() as u64,
+                    ctx.limits.max_group_depth as u64,
+                )?;
                 stack.push(Vec::new());
             }
             Some(t @ (1 | 2)) => {
                 // A group closer with no opener is tolerated as an empty group.
-                let children = if stack.len() > 1 { stack.pop().unwrap_or_default() } else { Vec::new() };
+                let children = if stack.len() > 1 {
+                    stack.pop().unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 let artboard = artboard(rec, ctx);
-                let layer = build_layer(rec, index, LayerKind::Group { children, open: t == 1, artboard }, ctx, warnings)?;
-                stack.last_mut().expect("root level always present").push(layer);
+                let layer = build_layer(
+                    rec,
+                    index,
+                    LayerKind::Group {
+                        children,
+                        open: t == 1,
+                        artboard,
+                    },
+                    ctx,
+                    warnings,
+                )?;
+                stack
+                    .last_mut()
+                    .expect("root level always present")
+                    .push(layer);
             }
             _ => {
                 let layer = build_leaf(rec, index, ctx, warnings)?;
-                stack.last_mut().expect("root level always present").push(layer);
+                stack
+                    .last_mut()
+                    .expect("root level always present")
+                    .push(layer);
             }
         }
     }
     // Unclosed groups: flatten their children into the parent.
     while stack.len() > 1 {
         let orphans = stack.pop().unwrap_or_default();
-        stack.last_mut().expect("root level always present").extend(orphans);
+        stack
+            .last_mut()
+            .expect("root level always present")
+            .extend(orphans);
     }
     Ok(stack.pop().unwrap_or_default())
 }
 
-fn build_leaf(rec: &LayerRecord<'_>, index: usize, ctx: &BuildCtx<'_>, warnings: &mut Vec<Warning>) -> Result<Layer> {
+fn build_leaf(
+    rec: &LayerRecord<'_>,
+    index: usize,
+    ctx: &BuildCtx<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Layer> {
     let name = layer_name(rec);
     let max_depth = ctx.limits.max_descriptor_depth;
-    let mut warn = |code: &'static str, message: String| warnings.push(Warning { code, layer: Some(name.clone()), message });
+    let mut warn = |code: &'static str, message: String| {
+        warnings.push(Warning {
+            code,
+            layer: Some(name.clone()),
+            message,
+        })
+    };
     let mut kind = LayerKind::Pixel;
     for b in &rec.tagged {
         if adjust::ADJUSTMENT_KEYS.contains(&&b.key) {
@@ -242,8 +336,16 @@ fn build_leaf(rec: &LayerRecord<'_>, index: usize, ctx: &BuildCtx<'_>, warnings:
         }
     }
     if matches!(kind, LayerKind::Pixel) {
-        if let Some(d) = rec.block(b"SoLd").or_else(|| rec.block(b"SoLE")).or_else(|| rec.block(b"PlLd")) {
-            let key: &[u8; 4] = if rec.block(b"SoLd").is_some() || rec.block(b"SoLE").is_some() { b"SoLd" } else { b"PlLd" };
+        if let Some(d) = rec
+            .block(b"SoLd")
+            .or_else(|| rec.block(b"SoLE"))
+            .or_else(|| rec.block(b"PlLd"))
+        {
+            let key: &[u8; 4] = if rec.block(b"SoLd").is_some() || rec.block(b"SoLE").is_some() {
+                b"SoLd"
+            } else {
+                b"PlLd"
+            };
             match smart_object::parse_placed(key, d, rec.block(b"PlLd"), ctx.linked, max_depth) {
                 Ok(so) => kind = LayerKind::SmartObject(Box::new(so)),
                 Err(e) => warn("invalid_smart_object", e.to_string()),
@@ -262,17 +364,33 @@ fn build_leaf(rec: &LayerRecord<'_>, index: usize, ctx: &BuildCtx<'_>, warnings:
 
 /// Artboard settings from an `artb`/`artd`/`abdd` block.
 fn artboard(rec: &LayerRecord<'_>, ctx: &BuildCtx<'_>) -> Option<crate::doc::Artboard> {
-    let data = rec.block(b"artb").or_else(|| rec.block(b"artd")).or_else(|| rec.block(b"abdd"))?;
+    let data = rec
+        .block(b"artb")
+        .or_else(|| rec.block(b"artd"))
+        .or_else(|| rec.block(b"abdd"))?;
     let mut r = Reader::new(data);
-    let d = crate::psd::descriptor::parse_versioned(&mut r, ctx.limits.max_descriptor_depth).ok()?;
+    let d =
+        crate::psd::descriptor::parse_versioned(&mut r, ctx.limits.max_descriptor_depth).ok()?;
     let b = d.desc("artboardRect")?;
     let to_i = |v: f64| v.clamp(-1e7, 1e7).round() as i32;
-    let rect = Rect { left: to_i(b.f64("Left")?), top: to_i(b.f64("Top ")?), right: to_i(b.f64("Rght")?), bottom: to_i(b.f64("Btom")?) };
+    let rect = Rect {
+        left: to_i(b.f64("Left")?),
+        top: to_i(b.f64("Top ")?),
+        right: to_i(b.f64("Rght")?),
+        bottom: to_i(b.f64("Btom")?),
+    };
     let white = crate::color::working_from_srgb8(ctx.info, [255, 255, 255]);
-    let background = match d.f64("artboardBackgroundType").map(|v| v as i32).unwrap_or(1) {
+    let background = match d
+        .f64("artboardBackgroundType")
+        .map(|v| v as i32)
+        .unwrap_or(1)
+    {
         2 => Some(crate::color::working_from_srgb8(ctx.info, [0, 0, 0])),
         3 => None,
-        4 => d.desc("Clr ").and_then(|c| crate::color::descriptor_color(c, ctx.info)).or(Some(white)),
+        4 => d
+            .desc("Clr ")
+            .and_then(|c| crate::color::descriptor_color(c, ctx.info))
+            .or(Some(white)),
         _ => Some(white),
     };
     Some(crate::doc::Artboard { rect, background })
@@ -284,10 +402,18 @@ fn layer_name(rec: &LayerRecord<'_>) -> String {
         .unwrap_or_else(|| rec.name.clone())
 }
 
-fn build_layer(rec: &LayerRecord<'_>, index: usize, kind: LayerKind, ctx: &BuildCtx<'_>, warnings: &mut Vec<Warning>) -> Result<Layer> {
+fn build_layer(
+    rec: &LayerRecord<'_>,
+    index: usize,
+    kind: LayerKind,
+    ctx: &BuildCtx<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Layer> {
     let name = layer_name(rec);
     let max_depth = ctx.limits.max_descriptor_depth;
-    let id = rec.block(b"lyid").and_then(|d| Reader::new(d).u32("layer id").ok());
+    let id = rec
+        .block(b"lyid")
+        .and_then(|d| Reader::new(d).u32("layer id").ok());
     let mut uuid_name = Vec::with_capacity(40);
     uuid_name.extend_from_slice(ctx.digest);
     uuid_name.extend_from_slice(&(index as u64).to_be_bytes());
@@ -297,7 +423,10 @@ fn build_layer(rec: &LayerRecord<'_>, index: usize, kind: LayerKind, ctx: &Build
         warnings.push(Warning {
             code: "unknown_blend_mode",
             layer: Some(name.clone()),
-            message: format!("blend mode key {:?} treated as normal", String::from_utf8_lossy(&rec.blend_key)),
+            message: format!(
+                "blend mode key {:?} treated as normal",
+                String::from_utf8_lossy(&rec.blend_key)
+            ),
         });
         BlendMode::Normal
     });
@@ -313,7 +442,10 @@ fn build_layer(rec: &LayerRecord<'_>, index: usize, kind: LayerKind, ctx: &Build
         blend_mode = BlendMode::Normal;
     }
 
-    let fill_opacity = rec.block(b"iOpa").and_then(|d| d.first()).map_or(1.0, |&v| v as f32 / 255.0);
+    let fill_opacity = rec
+        .block(b"iOpa")
+        .and_then(|d| d.first())
+        .map_or(1.0, |&v| v as f32 / 255.0);
     let mut advanced = AdvancedBlending::default();
     if let Some(&v) = rec.block(b"knko").and_then(|d| d.first()) {
         advanced.knockout = v;
@@ -372,7 +504,11 @@ fn build_layer(rec: &LayerRecord<'_>, index: usize, kind: LayerKind, ctx: &Build
             None => return None,
         };
         Some(LayerMask {
-            plane: Plane { rect, data, outside: m.default_color as f32 / 255.0 },
+            plane: Plane {
+                rect,
+                data,
+                outside: m.default_color as f32 / 255.0,
+            },
             disabled: m.flags & 0x02 != 0,
             density: m.density.map_or(1.0, |d| d as f32 / 255.0),
             feather: m.feather.unwrap_or(0.0) as f32,
@@ -383,7 +519,11 @@ fn build_layer(rec: &LayerRecord<'_>, index: usize, kind: LayerKind, ctx: &Build
         Some(d) => match vector_mask::parse(d) {
             Ok(v) => Some(v),
             Err(e) => {
-                warnings.push(Warning { code: "invalid_vector_mask", layer: Some(name.clone()), message: e.to_string() });
+                warnings.push(Warning {
+                    code: "invalid_vector_mask",
+                    layer: Some(name.clone()),
+                    message: e.to_string(),
+                });
                 None
             }
         },
@@ -395,7 +535,11 @@ fn build_layer(rec: &LayerRecord<'_>, index: usize, kind: LayerKind, ctx: &Build
             Ok(e) if !e.is_empty() => Some(e),
             Ok(_) => None,
             Err(e) => {
-                warnings.push(Warning { code: "invalid_effects", layer: Some(name.clone()), message: e.to_string() });
+                warnings.push(Warning {
+                    code: "invalid_effects",
+                    layer: Some(name.clone()),
+                    message: e.to_string(),
+                });
                 None
             }
         },
@@ -404,7 +548,9 @@ fn build_layer(rec: &LayerRecord<'_>, index: usize, kind: LayerKind, ctx: &Build
                 warnings.push(Warning {
                     code: "unsupported_effect",
                     layer: Some(name.clone()),
-                    message: "legacy effects block (lrFX) without an lfx2 descriptor is not rendered".into(),
+                    message:
+                        "legacy effects block (lrFX) without an lfx2 descriptor is not rendered"
+                            .into(),
                 });
             }
             None
@@ -440,5 +586,7 @@ fn blend_if(ranges: &[([u8; 4], [u8; 4])]) -> Option<BlendIf> {
         return None;
     }
     let f = |r: &[u8; 4]| r.map(|v| v as f32 / 255.0);
-    Some(BlendIf { channels: ranges.iter().map(|(s, d)| (f(s), f(d))).collect() })
+    Some(BlendIf {
+        channels: ranges.iter().map(|(s, d)| (f(s), f(d))).collect(),
+    })
 }

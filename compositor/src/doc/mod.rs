@@ -126,7 +126,9 @@ impl LayerKind {
         match self {
             LayerKind::Pixel => "pixel",
             LayerKind::Shape => "shape",
-            LayerKind::Group { artboard: Some(_), .. } => "artboard",
+            LayerKind::Group {
+                artboard: Some(_), ..
+            } => "artboard",
             LayerKind::Group { .. } => "group",
             LayerKind::Adjustment(_) => "adjustment",
             LayerKind::Fill(_) => "fill",

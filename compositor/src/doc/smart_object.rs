@@ -109,7 +109,11 @@ pub fn parse_linked_files(data: &[u8], limits: &Limits) -> Result<Vec<LinkedFile
         let version = rec.u32("linked file version")?;
         let id = rec.pascal_string(1, "linked file id")?;
         let name = rec.unicode_string("linked file name")?;
-        let file_type: String = rec.array::<4>("linked file type code")?.iter().map(|&b| b as char).collect();
+        let file_type: String = rec
+            .array::<4>("linked file type code")?
+            .iter()
+            .map(|&b| b as char)
+            .collect();
         let _creator = rec.array::<4>("linked file creator")?;
         let data_len = rec.u64("linked file data length")?;
         let has_open_descriptor = rec.u8("linked file open descriptor flag")? != 0;
@@ -120,16 +124,33 @@ pub fn parse_linked_files(data: &[u8], limits: &Limits) -> Result<Vec<LinkedFile
             b"liFD" => ContentsSource::Embedded,
             b"liFE" => ContentsSource::External,
             b"liFA" => ContentsSource::Alias,
-            other => return Err(Error::invalid("linked file type", String::from_utf8_lossy(other))),
+            other => {
+                return Err(Error::invalid(
+                    "linked file type",
+                    String::from_utf8_lossy(other),
+                ))
+            }
         };
         let data = if source == ContentsSource::Embedded {
-            Error::check_limit("embedded file size in bytes", data_len, limits.max_file_bytes)?;
-            Some(Arc::new(rec.bytes(data_len, "embedded file data")?.to_vec()))
+            Error::check_limit(
+                "embedded file size in bytes",
+                data_len,
+                limits.max_file_bytes,
+            )?;
+            Some(Arc::new(
+                rec.bytes(data_len, "embedded file data")?.to_vec(),
+            ))
         } else {
             None
         };
         let _ = version;
-        out.push(LinkedFile { id, name, file_type, source, data });
+        out.push(LinkedFile {
+            id,
+            name,
+            file_type,
+            source,
+            data,
+        });
     }
     Ok(out)
 }
@@ -137,7 +158,13 @@ pub fn parse_linked_files(data: &[u8], limits: &Limits) -> Result<Vec<LinkedFile
 /// Parses a placed layer. `key` is `SoLd` (descriptor form, also used for
 /// `SoLE`) or `PlLd` (the legacy binary form); `legacy` is the layer's `PlLd`
 /// block when present alongside `SoLd`.
-pub fn parse_placed(key: &[u8; 4], data: &[u8], legacy: Option<&[u8]>, linked: &[LinkedFile], max_depth: u32) -> Result<SmartObject> {
+pub fn parse_placed(
+    key: &[u8; 4],
+    data: &[u8],
+    legacy: Option<&[u8]>,
+    linked: &[LinkedFile],
+    max_depth: u32,
+) -> Result<SmartObject> {
     let _ = legacy;
     let mut r = Reader::new(data);
     let (placed_id, quad, non_affine, content_size, warp_desc) = if key == b"PlLd" {
@@ -158,27 +185,43 @@ pub fn parse_placed(key: &[u8; 4], data: &[u8], legacy: Option<&[u8]>, linked: &
     } else {
         let ident = r.array::<4>("smart object identifier")?;
         if &ident != b"soLD" && &ident != b"soLE" {
-            return Err(Error::invalid("smart object identifier", String::from_utf8_lossy(&ident)));
+            return Err(Error::invalid(
+                "smart object identifier",
+                String::from_utf8_lossy(&ident),
+            ));
         }
         let _version = r.u32("smart object version")?;
         let d = descriptor::parse_versioned(&mut r, max_depth)?;
-        let id = d.str("Idnt").or_else(|| d.str("placed")).unwrap_or_default().to_string();
-        let quad = eight(&d, "Trnf").ok_or_else(|| Error::invalid("smart object", "no transform (Trnf)"))?;
+        let id = d
+            .str("Idnt")
+            .or_else(|| d.str("placed"))
+            .unwrap_or_default()
+            .to_string();
+        let quad = eight(&d, "Trnf")
+            .ok_or_else(|| Error::invalid("smart object", "no transform (Trnf)"))?;
         let non_affine = eight(&d, "nonAffineTransform");
-        let size = d.desc("Sz  ").and_then(|s| Some((s.f64("Wdth")?, s.f64("Hght")?)));
+        let size = d
+            .desc("Sz  ")
+            .and_then(|s| Some((s.f64("Wdth")?, s.f64("Hght")?)));
         let warp = d.desc("warp").cloned();
         (id, quad, non_affine, size, warp)
     };
     for v in quad.iter().chain(non_affine.iter().flatten()) {
         if !v.is_finite() || v.abs() > 1e7 {
-            return Err(Error::invalid("smart object transform", format!("coordinate {v}")));
+            return Err(Error::invalid(
+                "smart object transform",
+                format!("coordinate {v}"),
+            ));
         }
     }
     let quad = non_affine.unwrap_or(quad);
     let warp = warp_desc.as_ref().and_then(parse_warp);
     let link = linked.iter().find(|l| l.id == placed_id);
     let content_size = content_size
-        .or_else(|| warp.as_ref().map(|w| (w.bounds[2] - w.bounds[0], w.bounds[3] - w.bounds[1])))
+        .or_else(|| {
+            warp.as_ref()
+                .map(|w| (w.bounds[2] - w.bounds[0], w.bounds[3] - w.bounds[1]))
+        })
         .unwrap_or((0.0, 0.0));
     let warp_is_trivial = warp.as_ref().is_none_or(|w| w.is_identity());
     let transform_kind = if !warp_is_trivial {
@@ -221,7 +264,12 @@ fn parse_warp(d: &Descriptor) -> Option<Warp> {
     let style = d.enum_value("warpStyle").unwrap_or("warpNone").to_string();
     let value = d.f64("warpValue").unwrap_or(0.0);
     let b = d.desc("bounds")?;
-    let bounds = [b.f64("Left")?, b.f64("Top ")?, b.f64("Rght")?, b.f64("Btom")?];
+    let bounds = [
+        b.f64("Left")?,
+        b.f64("Top ")?,
+        b.f64("Rght")?,
+        b.f64("Btom")?,
+    ];
     let mut grid = (4u32, 4u32);
     let mut points = Vec::new();
     let (mut slices_x, mut slices_y) = (Vec::new(), Vec::new());
@@ -231,14 +279,42 @@ fn parse_warp(d: &Descriptor) -> Option<Warp> {
             let v = mesh.floats("Vrtc").unwrap_or(&[]);
             points = h.iter().zip(v).map(|(&x, &y)| (x, y)).collect();
         }
-        let list = |k: &str| env.list(k).map(|l| l.iter().filter_map(Value::as_f64).collect::<Vec<_>>()).or_else(|| env.floats(k).map(<[f64]>::to_vec));
+        let list = |k: &str| {
+            env.list(k)
+                .map(|l| l.iter().filter_map(Value::as_f64).collect::<Vec<_>>())
+                .or_else(|| env.floats(k).map(<[f64]>::to_vec))
+        };
         slices_x = list("quiltSliceX").unwrap_or_default();
         slices_y = list("quiltSliceY").unwrap_or_default();
-        let cols = d.f64("deformNumCols").map(|v| v as u32).filter(|&v| v >= 4).unwrap_or(if slices_x.len() >= 2 { 3 * (slices_x.len() as u32 - 1) + 1 } else { 4 });
-        let rows = d.f64("deformNumRows").map(|v| v as u32).filter(|&v| v >= 4).unwrap_or(if slices_y.len() >= 2 { 3 * (slices_y.len() as u32 - 1) + 1 } else { 4 });
+        let cols = d
+            .f64("deformNumCols")
+            .map(|v| v as u32)
+            .filter(|&v| v >= 4)
+            .unwrap_or(if slices_x.len() >= 2 {
+                3 * (slices_x.len() as u32 - 1) + 1
+            } else {
+                4
+            });
+        let rows = d
+            .f64("deformNumRows")
+            .map(|v| v as u32)
+            .filter(|&v| v >= 4)
+            .unwrap_or(if slices_y.len() >= 2 {
+                3 * (slices_y.len() as u32 - 1) + 1
+            } else {
+                4
+            });
         grid = (cols, rows);
     }
-    Some(Warp { style, value, grid, points, bounds, slices_x, slices_y })
+    Some(Warp {
+        style,
+        value,
+        grid,
+        points,
+        bounds,
+        slices_x,
+        slices_y,
+    })
 }
 
 impl Warp {
@@ -283,7 +359,9 @@ fn grid_positions(slices: &[f64], lo: f64, hi: f64, n: u32) -> Vec<f64> {
         out.push(*slices.last().unwrap_or(&hi));
         out
     } else {
-        (0..n).map(|i| lo + (hi - lo) * i as f64 / (n.max(2) - 1) as f64).collect()
+        (0..n)
+            .map(|i| lo + (hi - lo) * i as f64 / (n.max(2) - 1) as f64)
+            .collect()
     }
 }
 
@@ -293,9 +371,15 @@ mod tests {
 
     #[test]
     fn parallelogram_detection() {
-        assert!(is_parallelogram(&[0.0, 0.0, 10.0, 0.0, 10.0, 5.0, 0.0, 5.0]));
-        assert!(is_parallelogram(&[2.0, 1.0, 12.0, 3.0, 10.0, 8.0, 0.0, 6.0]));
-        assert!(!is_parallelogram(&[0.0, 0.0, 10.0, 0.0, 9.0, 5.0, 1.0, 5.0]));
+        assert!(is_parallelogram(&[
+            0.0, 0.0, 10.0, 0.0, 10.0, 5.0, 0.0, 5.0
+        ]));
+        assert!(is_parallelogram(&[
+            2.0, 1.0, 12.0, 3.0, 10.0, 8.0, 0.0, 6.0
+        ]));
+        assert!(!is_parallelogram(&[
+            0.0, 0.0, 10.0, 0.0, 9.0, 5.0, 1.0, 5.0
+        ]));
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub struct Channel {
 impl Channel {
     /// True when the channel holds a full set of samples.
     pub fn is_complete(&self) -> bool {
-        !self.rect.is_empty() && self.data.len() as u64 == self.rect.area() * (self.depth as u64 / 8)
+        !self.rect.is_empty()
+            && self.data.len() as u64 == self.rect.area() * (self.depth as u64 / 8)
     }
 
     /// Sample `i` as 0..1 (32-bit values pass through unclamped).
@@ -37,8 +38,16 @@ impl Channel {
     pub fn sample(&self, i: usize) -> f32 {
         match self.depth {
             8 => self.data[i] as f32 * (1.0 / 255.0),
-            16 => u16::from_be_bytes([self.data[2 * i], self.data[2 * i + 1]]) as f32 * (1.0 / 65535.0),
-            _ => f32::from_be_bytes([self.data[4 * i], self.data[4 * i + 1], self.data[4 * i + 2], self.data[4 * i + 3]]),
+            16 => {
+                u16::from_be_bytes([self.data[2 * i], self.data[2 * i + 1]]) as f32
+                    * (1.0 / 65535.0)
+            }
+            _ => f32::from_be_bytes([
+                self.data[4 * i],
+                self.data[4 * i + 1],
+                self.data[4 * i + 2],
+                self.data[4 * i + 3],
+            ]),
         }
     }
 
@@ -84,7 +93,12 @@ pub fn decode_channel(
     budget: &mut Budget,
 ) -> Result<Channel> {
     let depth = header.depth;
-    let empty = Channel { id, rect, depth: depth.max(8), data: Vec::new() };
+    let empty = Channel {
+        id,
+        rect,
+        depth: depth.max(8),
+        data: Vec::new(),
+    };
     if r.remaining() < 2 || rect.is_empty() {
         return Ok(empty);
     }
@@ -95,12 +109,22 @@ pub fn decode_channel(
     let stored = rb * h as u64;
     budget.take(stored, limits.max_decoded_bytes)?;
     let data = decode_rows(r, compression, w, h, depth, header.psb, "layer channel")?;
-    Ok(Channel { id, rect, depth: depth.max(8), data: expand_bits(data, w, h, depth) })
+    Ok(Channel {
+        id,
+        rect,
+        depth: depth.max(8),
+        data: expand_bits(data, w, h, depth),
+    })
 }
 
 /// Decodes the merged image section (all channels share one compression
 /// code; RLE row counts for all channels come first).
-pub fn decode_merged(r: &mut Reader<'_>, header: &Header, limits: &Limits, budget: &mut Budget) -> Result<Vec<Channel>> {
+pub fn decode_merged(
+    r: &mut Reader<'_>,
+    header: &Header,
+    limits: &Limits,
+    budget: &mut Budget,
+) -> Result<Vec<Channel>> {
     let compression = r.u16("merged image compression")?;
     let (w, h, depth) = (header.width, header.height, header.depth);
     let rect = Rect::new(0, 0, w, h);
@@ -112,14 +136,24 @@ pub fn decode_merged(r: &mut Reader<'_>, header: &Header, limits: &Limits, budge
         0 => {
             for id in 0..n {
                 let data = r.bytes(rb * h as u64, "merged image data")?.to_vec();
-                out.push(Channel { id: id as i16, rect, depth: depth.max(8), data: expand_bits(data, w, h, depth) });
+                out.push(Channel {
+                    id: id as i16,
+                    rect,
+                    depth: depth.max(8),
+                    data: expand_bits(data, w, h, depth),
+                });
             }
         }
         1 => {
             let counts = read_rle_counts(r, h as u64 * n, header.psb)?;
             for (id, rows) in counts.chunks(h as usize).enumerate() {
                 let data = unpack_rows(r, rows, rb, "merged image data")?;
-                out.push(Channel { id: id as i16, rect, depth: depth.max(8), data: expand_bits(data, w, h, depth) });
+                out.push(Channel {
+                    id: id as i16,
+                    rect,
+                    depth: depth.max(8),
+                    data: expand_bits(data, w, h, depth),
+                });
             }
         }
         2 | 3 => {
@@ -127,15 +161,28 @@ pub fn decode_merged(r: &mut Reader<'_>, header: &Header, limits: &Limits, budge
             let all = inflate(r.rest().bytes_all(), plane * n, "merged image data")?;
             for id in 0..n as usize {
                 let start = id * plane as usize;
-                let mut data = all.get(start..start + plane as usize).map(<[u8]>::to_vec).unwrap_or_default();
+                let mut data = all
+                    .get(start..start + plane as usize)
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default();
                 data.resize(plane as usize, 0);
                 if compression == 3 {
                     unpredict(&mut data, w, h, depth);
                 }
-                out.push(Channel { id: id as i16, rect, depth: depth.max(8), data: expand_bits(data, w, h, depth) });
+                out.push(Channel {
+                    id: id as i16,
+                    rect,
+                    depth: depth.max(8),
+                    data: expand_bits(data, w, h, depth),
+                });
             }
         }
-        c => return Err(Error::invalid("merged image compression", format!("{c}, expected 0 to 3"))),
+        c => {
+            return Err(Error::invalid(
+                "merged image compression",
+                format!("{c}, expected 0 to 3"),
+            ))
+        }
     }
     Ok(out)
 }
@@ -148,7 +195,15 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn decode_rows(r: &mut Reader<'_>, compression: u16, w: u32, h: u32, depth: u8, psb: bool, ctx: &'static str) -> Result<Vec<u8>> {
+fn decode_rows(
+    r: &mut Reader<'_>,
+    compression: u16,
+    w: u32,
+    h: u32,
+    depth: u8,
+    psb: bool,
+    ctx: &'static str,
+) -> Result<Vec<u8>> {
     let rb = row_bytes(w, depth);
     let total = rb * h as u64;
     match compression {
@@ -172,7 +227,10 @@ fn decode_rows(r: &mut Reader<'_>, compression: u16, w: u32, h: u32, depth: u8, 
             }
             Ok(data)
         }
-        c => Err(Error::invalid("channel compression", format!("{c}, expected 0 to 3"))),
+        c => Err(Error::invalid(
+            "channel compression",
+            format!("{c}, expected 0 to 3"),
+        )),
     }
 }
 
@@ -180,13 +238,24 @@ fn read_rle_counts(r: &mut Reader<'_>, rows: u64, psb: bool) -> Result<Vec<u32>>
     let size = if psb { 4 } else { 2 };
     let bytes = r.bytes(rows * size, "RLE row byte counts")?;
     Ok(if psb {
-        bytes.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect()
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
     } else {
-        bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]) as u32).collect()
+        bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]) as u32)
+            .collect()
     })
 }
 
-fn unpack_rows(r: &mut Reader<'_>, counts: &[u32], row_bytes: u64, ctx: &'static str) -> Result<Vec<u8>> {
+fn unpack_rows(
+    r: &mut Reader<'_>,
+    counts: &[u32],
+    row_bytes: u64,
+    ctx: &'static str,
+) -> Result<Vec<u8>> {
     let mut out = vec![0u8; (row_bytes * counts.len() as u64) as usize];
     for (row, &count) in out.chunks_exact_mut(row_bytes as usize).zip(counts) {
         // A short file keeps the rows decoded so far; missing rows stay 0.
@@ -228,7 +297,10 @@ fn inflate(src: &[u8], limit: u64, ctx: &'static str) -> Result<Vec<u8>> {
         Ok(v) => Ok(v),
         // More data than the bounds need: keep what fits.
         Err(e) if e.status == TINFLStatus::HasMoreOutput => Ok(e.output),
-        Err(e) => Err(Error::Decompress { context: ctx, detail: format!("{:?}", e.status) }),
+        Err(e) => Err(Error::Decompress {
+            context: ctx,
+            detail: format!("{:?}", e.status),
+        }),
     }
 }
 

@@ -135,19 +135,26 @@ impl<'a> PsdFile<'a> {
     }
     /// Global tagged blocks with `key`.
     pub fn blocks<'s>(&'s self, key: &'s [u8; 4]) -> impl Iterator<Item = &'a [u8]> + 's {
-        self.tagged.iter().filter(move |b| &b.key == key).map(|b| b.data)
+        self.tagged
+            .iter()
+            .filter(move |b| &b.key == key)
+            .map(|b| b.data)
     }
 }
 
 /// Tagged-block keys whose length is 8 bytes in PSB files.
 const PSB_LONG_KEYS: &[&[u8; 4]] = &[
-    b"LMsk", b"Lr16", b"Lr32", b"Layr", b"Mt16", b"Mt32", b"Mtrn", b"Alph", b"FMsk", b"lnk2", b"FEid", b"FXid",
-    b"PxSD", b"lnkE", b"pths", b"cinf",
+    b"LMsk", b"Lr16", b"Lr32", b"Layr", b"Mt16", b"Mt32", b"Mtrn", b"Alph", b"FMsk", b"lnk2",
+    b"FEid", b"FXid", b"PxSD", b"lnkE", b"pths", b"cinf",
 ];
 
 /// Parses a whole file.
 pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<PsdFile<'a>> {
-    Error::check_limit("file size in bytes", bytes.len() as u64, limits.max_file_bytes)?;
+    Error::check_limit(
+        "file size in bytes",
+        bytes.len() as u64,
+        limits.max_file_bytes,
+    )?;
     let mut r = Reader::new(bytes);
     let header = parse_header(&mut r, limits)?;
     let cmd_len = r.u32("colour mode data length")?;
@@ -155,15 +162,22 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<PsdFile<'a>> {
     let res_len = r.u32("image resources length")?;
     let resources = parse_resources(r.sub(res_len as u64, "image resources")?)?;
 
-    let mut budget = Budget { left: limits.max_decoded_bytes };
+    let mut budget = Budget {
+        left: limits.max_decoded_bytes,
+    };
     let lmi_len = r.length(header.psb, "layer and mask information length")?;
     let mut lmi = r.sub(lmi_len, "layer and mask information")?;
-    let (mut layers, mut merged_alpha, tagged) = parse_layer_and_mask(&mut lmi, &header, limits, &mut budget)?;
+    let (mut layers, mut merged_alpha, tagged) =
+        parse_layer_and_mask(&mut lmi, &header, limits, &mut budget)?;
 
     // 16- and 32-bit documents keep their layers in an `Lr16`/`Lr32` block.
     if layers.is_empty() {
-        if let Some(b) = tagged.iter().find(|b| &b.key == b"Lr16" || &b.key == b"Lr32") {
-            let (l, alpha) = parse_layer_info(&mut Reader::new(b.data), &header, limits, &mut budget)?;
+        if let Some(b) = tagged
+            .iter()
+            .find(|b| &b.key == b"Lr16" || &b.key == b"Lr32")
+        {
+            let (l, alpha) =
+                parse_layer_info(&mut Reader::new(b.data), &header, limits, &mut budget)?;
             layers = l;
             merged_alpha |= alpha;
         }
@@ -173,14 +187,24 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<PsdFile<'a>> {
         match decode_merged(&mut r, &header, limits, &mut budget) {
             Ok(m) => Some(m),
             // A damaged merged image leaves the layers usable.
-            Err(Error::Truncated { .. }) | Err(Error::Decompress { .. }) if !layers.is_empty() => None,
+            Err(Error::Truncated { .. }) | Err(Error::Decompress { .. }) if !layers.is_empty() => {
+                None
+            }
             Err(e) => return Err(e),
         }
     } else {
         None
     };
 
-    Ok(PsdFile { header, color_mode_data, resources, layers, merged_alpha, tagged, merged })
+    Ok(PsdFile {
+        header,
+        color_mode_data,
+        resources,
+        layers,
+        merged_alpha,
+        tagged,
+        merged,
+    })
 }
 
 /// Remaining decoded-bytes allowance for one document.
@@ -194,7 +218,11 @@ impl Budget {
     /// Takes `n` bytes from the allowance or fails.
     pub fn take(&mut self, n: u64, limit: u64) -> Result<()> {
         if n > self.left {
-            return Err(Error::LimitExceeded { what: "decoded pixel data in bytes", actual: limit - self.left + n, limit });
+            return Err(Error::LimitExceeded {
+                what: "decoded pixel data in bytes",
+                actual: limit - self.left + n,
+                limit,
+            });
         }
         self.left -= n;
         Ok(())
@@ -204,40 +232,82 @@ impl Budget {
 fn parse_header(r: &mut Reader<'_>, limits: &Limits) -> Result<Header> {
     let sig = r.array::<4>("signature")?;
     if &sig != b"8BPS" {
-        return Err(Error::invalid("signature", "not a Photoshop file (expected 8BPS)"));
+        return Err(Error::invalid(
+            "signature",
+            "not a Photoshop file (expected 8BPS)",
+        ));
     }
     let version = r.u16("version")?;
     let psb = match version {
         1 => false,
         2 => true,
-        v => return Err(Error::invalid("version", format!("{v}, expected 1 (PSD) or 2 (PSB)"))),
+        v => {
+            return Err(Error::invalid(
+                "version",
+                format!("{v}, expected 1 (PSD) or 2 (PSB)"),
+            ))
+        }
     };
     r.skip(6, "reserved")?;
     let channels = r.u16("channel count")?;
     if !(1..=56).contains(&channels) {
-        return Err(Error::invalid("channel count", format!("{channels}, expected 1 to 56")));
+        return Err(Error::invalid(
+            "channel count",
+            format!("{channels}, expected 1 to 56"),
+        ));
     }
     let height = r.u32("height")?;
     let width = r.u32("width")?;
     let max_side = if psb { 300_000 } else { 30_000 };
     for (what, v) in [("width", width), ("height", height)] {
         if v == 0 || v > max_side {
-            return Err(Error::invalid(what, format!("{v}, expected 1 to {max_side}")));
+            return Err(Error::invalid(
+                what,
+                format!("{v}, expected 1 to {max_side}"),
+            ));
         }
-        Error::check_limit(if what == "width" { "canvas width" } else { "canvas height" }, v as u64, limits.max_dimension as u64)?;
+        Error::check_limit(
+            if what == "width" {
+                "canvas width"
+            } else {
+                "canvas height"
+            },
+            v as u64,
+            limits.max_dimension as u64,
+        )?;
     }
-    Error::check_limit("canvas pixels", width as u64 * height as u64, limits.max_canvas_pixels)?;
+    Error::check_limit(
+        "canvas pixels",
+        width as u64 * height as u64,
+        limits.max_canvas_pixels,
+    )?;
     let depth = r.u16("depth")?;
     let depth = match depth {
         1 | 8 | 16 | 32 => depth as u8,
-        d => return Err(Error::invalid("depth", format!("{d} bits, expected 1, 8, 16 or 32"))),
+        d => {
+            return Err(Error::invalid(
+                "depth",
+                format!("{d} bits, expected 1, 8, 16 or 32"),
+            ))
+        }
     };
     let mode_raw = r.u16("colour mode")?;
-    let mode = ColorMode::from_u16(mode_raw).ok_or_else(|| Error::invalid("colour mode", mode_raw))?;
+    let mode =
+        ColorMode::from_u16(mode_raw).ok_or_else(|| Error::invalid("colour mode", mode_raw))?;
     if (mode == ColorMode::Bitmap) != (depth == 1) {
-        return Err(Error::invalid("depth", format!("{depth} bits with colour mode {mode:?}")));
+        return Err(Error::invalid(
+            "depth",
+            format!("{depth} bits with colour mode {mode:?}"),
+        ));
     }
-    Ok(Header { psb, channels, height, width, depth, mode })
+    Ok(Header {
+        psb,
+        channels,
+        height,
+        width,
+        depth,
+        mode,
+    })
 }
 
 fn parse_resources(mut r: Reader<'_>) -> Result<Vec<Resource<'_>>> {
@@ -245,7 +315,10 @@ fn parse_resources(mut r: Reader<'_>) -> Result<Vec<Resource<'_>>> {
     while r.remaining() >= 12 {
         let sig = r.array::<4>("image resource signature")?;
         if !matches!(&sig, b"8BIM" | b"MeSa" | b"AgHg" | b"PHUT" | b"DCSR") {
-            return Err(Error::invalid("image resource signature", String::from_utf8_lossy(&sig)));
+            return Err(Error::invalid(
+                "image resource signature",
+                String::from_utf8_lossy(&sig),
+            ));
         }
         let id = r.u16("image resource id")?;
         r.pascal_string(2, "image resource name")?;
@@ -288,7 +361,11 @@ fn parse_layer_and_mask<'a>(
 
 /// Parses tagged blocks until the reader is exhausted. Garbage shorter than
 /// a block header at the end (padding) is ignored.
-fn parse_tagged_blocks<'a>(r: &mut Reader<'a>, psb: bool, align: u64) -> Result<Vec<TaggedBlock<'a>>> {
+fn parse_tagged_blocks<'a>(
+    r: &mut Reader<'a>,
+    psb: bool,
+    align: u64,
+) -> Result<Vec<TaggedBlock<'a>>> {
     let mut out = Vec::new();
     while r.remaining() >= 12 {
         let sig = r.array::<4>("tagged block signature")?;
@@ -297,7 +374,11 @@ fn parse_tagged_blocks<'a>(r: &mut Reader<'a>, psb: bool, align: u64) -> Result<
             break;
         }
         let key = r.array::<4>("tagged block key")?;
-        let len = if psb && PSB_LONG_KEYS.contains(&&key) { r.u64("tagged block length")? } else { r.u32("tagged block length")? as u64 };
+        let len = if psb && PSB_LONG_KEYS.contains(&&key) {
+            r.u64("tagged block length")?
+        } else {
+            r.u32("tagged block length")? as u64
+        };
         let data = r.bytes(len, "tagged block data")?;
         // Lengths are meant to be padded already; tolerate writers that
         // pad after an odd length.
@@ -329,7 +410,10 @@ fn parse_layer_info<'a>(
     Error::check_limit("layer count", count as u64, limits.max_layers as u64)?;
     // A record is at least 34 bytes: refuse counts the section cannot hold.
     if count as u64 * 34 > r.remaining() as u64 {
-        return Err(Error::invalid("layer count", format!("{count} layers cannot fit in {} bytes", r.remaining())));
+        return Err(Error::invalid(
+            "layer count",
+            format!("{count} layers cannot fit in {} bytes", r.remaining()),
+        ));
     }
     let mut records = Vec::with_capacity(count as usize);
     let mut lengths = Vec::with_capacity(count as usize);
@@ -362,9 +446,17 @@ fn read_rect(r: &mut Reader<'_>, context: &'static str) -> Result<Rect> {
     let bottom = r.i32(context)?;
     let right = r.i32(context)?;
     if bottom < top || right < left {
-        return Err(Error::invalid(context, format!("inverted rectangle ({left}, {top}, {right}, {bottom})")));
+        return Err(Error::invalid(
+            context,
+            format!("inverted rectangle ({left}, {top}, {right}, {bottom})"),
+        ));
     }
-    Ok(Rect { left, top, right, bottom })
+    Ok(Rect {
+        left,
+        top,
+        right,
+        bottom,
+    })
 }
 
 fn read_rect_lenient(r: &mut Reader<'_>, context: &'static str) -> Result<Rect> {
@@ -375,20 +467,35 @@ fn read_rect_lenient(r: &mut Reader<'_>, context: &'static str) -> Result<Rect> 
     if bottom < top || right < left {
         return Ok(Rect::default());
     }
-    Ok(Rect { left, top, right, bottom })
+    Ok(Rect {
+        left,
+        top,
+        right,
+        bottom,
+    })
 }
 
 type ChannelLengths = Vec<(i16, u64)>;
 
-fn parse_layer_record<'a>(r: &mut Reader<'a>, header: &Header, limits: &Limits) -> Result<(LayerRecord<'a>, ChannelLengths)> {
+fn parse_layer_record<'a>(
+    r: &mut Reader<'a>,
+    header: &Header,
+    limits: &Limits,
+) -> Result<(LayerRecord<'a>, ChannelLengths)> {
     let rect = read_rect(r, "layer bounds")?;
-    for (what, v) in [("layer width", rect.width()), ("layer height", rect.height())] {
+    for (what, v) in [
+        ("layer width", rect.width()),
+        ("layer height", rect.height()),
+    ] {
         Error::check_limit(what, v as u64, limits.max_dimension as u64 * 2)?;
     }
     Error::check_limit("layer pixels", rect.area(), limits.max_layer_pixels)?;
     let nch = r.u16("layer channel count")?;
     if nch > 56 {
-        return Err(Error::invalid("layer channel count", format!("{nch}, expected at most 56")));
+        return Err(Error::invalid(
+            "layer channel count",
+            format!("{nch}, expected at most 56"),
+        ));
     }
     let mut lens = Vec::with_capacity(nch as usize);
     for _ in 0..nch {
@@ -398,7 +505,10 @@ fn parse_layer_record<'a>(r: &mut Reader<'a>, header: &Header, limits: &Limits) 
     }
     let sig = r.array::<4>("blend mode signature")?;
     if &sig != b"8BIM" {
-        return Err(Error::invalid("blend mode signature", String::from_utf8_lossy(&sig)));
+        return Err(Error::invalid(
+            "blend mode signature",
+            String::from_utf8_lossy(&sig),
+        ));
     }
     let blend_key = r.array::<4>("blend mode key")?;
     let opacity = r.u8("opacity")?;
@@ -411,7 +521,10 @@ fn parse_layer_record<'a>(r: &mut Reader<'a>, header: &Header, limits: &Limits) 
     let mask_len = extra.u32("layer mask data length")?;
     let mask = if mask_len > 0 {
         let has_real = lens.iter().any(|&(id, _)| id == -3);
-        Some(parse_mask_info(extra.sub(mask_len as u64, "layer mask data")?, has_real)?)
+        Some(parse_mask_info(
+            extra.sub(mask_len as u64, "layer mask data")?,
+            has_real,
+        )?)
     } else {
         None
     };
@@ -428,7 +541,18 @@ fn parse_layer_record<'a>(r: &mut Reader<'a>, header: &Header, limits: &Limits) 
     let name = extra.pascal_string(4, "layer name")?;
     let tagged = parse_tagged_blocks(&mut extra, header.psb, 2)?;
     Ok((
-        LayerRecord { rect, channels: Vec::new(), blend_key, opacity, clipping, flags, mask, blending_ranges, name, tagged },
+        LayerRecord {
+            rect,
+            channels: Vec::new(),
+            blend_key,
+            opacity,
+            clipping,
+            flags,
+            mask,
+            blending_ranges,
+            name,
+            tagged,
+        },
         lens,
     ))
 }

@@ -39,11 +39,25 @@ pub struct Composite {
 }
 
 /// Re-composites the whole document from its layers.
-pub fn composite_document(doc: &Document, limits: &crate::Limits, opts: &CompositeOptions) -> Result<Composite> {
+pub fn composite_document(
+    doc: &Document,
+    limits: &crate::Limits,
+    opts: &CompositeOptions,
+) -> Result<Composite> {
     let canvas = Rect::new(0, 0, doc.width, doc.height);
     Error::check_limit("canvas pixels", canvas.area(), limits.max_canvas_pixels)?;
-    let ctx = Context { info: &doc.color, patterns: &doc.patterns, canvas, limits };
-    let mut state = State { ctx, opts, warnings: Vec::new(), warned: HashSet::new() };
+    let ctx = Context {
+        info: &doc.color,
+        patterns: &doc.patterns,
+        canvas,
+        limits,
+    };
+    let mut state = State {
+        ctx,
+        opts,
+        warnings: Vec::new(),
+        warned: HashSet::new(),
+    };
     let mut raster = Raster::transparent(canvas);
     if doc.layers.is_empty() {
         // A flat document is its merged image.
@@ -53,7 +67,10 @@ pub fn composite_document(doc: &Document, limits: &crate::Limits, opts: &Composi
     } else {
         state.composite_layers(&doc.layers, &mut raster, 0)?;
     }
-    Ok(Composite { raster, warnings: state.warnings })
+    Ok(Composite {
+        raster,
+        warnings: state.warnings,
+    })
 }
 
 struct State<'a> {
@@ -65,8 +82,15 @@ struct State<'a> {
 
 impl State<'_> {
     fn warn(&mut self, layer: &Layer, code: &'static str, message: String) {
-        if self.warned.insert((layer.name.clone(), code, message.clone())) {
-            self.warnings.push(Warning { code, layer: Some(layer.name.clone()), message });
+        if self
+            .warned
+            .insert((layer.name.clone(), code, message.clone()))
+        {
+            self.warnings.push(Warning {
+                code,
+                layer: Some(layer.name.clone()),
+                message,
+            });
         }
     }
 
@@ -75,12 +99,19 @@ impl State<'_> {
     }
 
     fn composite_layers(&mut self, layers: &[Layer], dst: &mut Raster, depth: u32) -> Result<()> {
-        Error::check_limit("group nesting depth", depth as u64, self.ctx.limits.max_group_depth as u64)?;
+        Error::check_limit(
+            "group nesting depth",
+            depth as u64,
+            self.ctx.limits.max_group_depth as u64,
+        )?;
         let mut i = 0;
         while i < layers.len() {
             let base = &layers[i];
             let mut j = i + 1;
-            while j < layers.len() && layers[j].clipping && !matches!(base.kind, LayerKind::Adjustment(_)) {
+            while j < layers.len()
+                && layers[j].clipping
+                && !matches!(base.kind, LayerKind::Adjustment(_))
+            {
                 j += 1;
             }
             if self.is_visible(base) {
@@ -92,13 +123,23 @@ impl State<'_> {
     }
 
     /// Composites `base` with the layers clipped to it.
-    fn composite_clipping_group(&mut self, base: &Layer, clipped: &[Layer], dst: &mut Raster, depth: u32) -> Result<()> {
+    fn composite_clipping_group(
+        &mut self,
+        base: &Layer,
+        clipped: &[Layer],
+        dst: &mut Raster,
+        depth: u32,
+    ) -> Result<()> {
         match &base.kind {
             LayerKind::Adjustment(adj) => {
                 self.apply_adjustment(base, adj, dst);
                 return Ok(());
             }
-            LayerKind::Group { children, artboard: None, .. } if base.blend_mode == BlendMode::PassThrough => {
+            LayerKind::Group {
+                children,
+                artboard: None,
+                ..
+            } if base.blend_mode == BlendMode::PassThrough => {
                 self.composite_pass_through(base, children, dst, depth)?;
                 // Layers clipped to a pass-through group clip to its merged
                 // result; rare, drawn unclipped.
@@ -128,20 +169,38 @@ impl State<'_> {
     /// opacity, fill opacity, blend-if and effects.
     fn blend_layer(&mut self, layer: &Layer, content: &Raster, dst: &mut Raster) {
         if layer.advanced.knockout != 0 {
-            self.warn(layer, "unsupported_knockout", "knockout is not rendered".into());
+            self.warn(
+                layer,
+                "unsupported_knockout",
+                "knockout is not rendered".into(),
+            );
         }
         if layer.blend_if.is_some() {
-            self.warn(layer, "unsupported_blend_if", "blend-if ranges are not rendered".into());
+            self.warn(
+                layer,
+                "unsupported_blend_if",
+                "blend-if ranges are not rendered".into(),
+            );
         }
-        let blend = LayerBlend { mode: layer.blend_mode, opacity: layer.opacity, fill: layer.fill_opacity };
+        let blend = LayerBlend {
+            mode: layer.blend_mode,
+            opacity: layer.opacity,
+            fill: layer.fill_opacity,
+        };
         match &layer.effects {
             Some(fx) => {
                 let missing = effects::composite_with_effects(dst, content, blend, fx, &self.ctx);
                 for m in missing {
-                    self.warn(layer, "unsupported_effect", format!("layer effect '{m}' is not rendered"));
+                    self.warn(
+                        layer,
+                        "unsupported_effect",
+                        format!("layer effect '{m}' is not rendered"),
+                    );
                 }
             }
-            None => crate::render::composite_raster(dst, content, blend.mode, blend.opacity, blend.fill),
+            None => {
+                crate::render::composite_raster(dst, content, blend.mode, blend.opacity, blend.fill)
+            }
         }
     }
 
@@ -149,7 +208,11 @@ impl State<'_> {
     /// masks. `None` when it has nothing to draw.
     fn layer_content(&mut self, layer: &Layer, area: Rect, depth: u32) -> Result<Option<Raster>> {
         Ok(match &layer.kind {
-            LayerKind::Group { children, artboard: Some(ab), .. } => {
+            LayerKind::Group {
+                children,
+                artboard: Some(ab),
+                ..
+            } => {
                 let area = area.intersect(&ab.rect);
                 if area.is_empty() {
                     return Ok(None);
@@ -171,7 +234,11 @@ impl State<'_> {
                 match fill::render(f, rect, &self.ctx) {
                     Some(r) => Some(r),
                     None => {
-                        self.warn(layer, "unsupported_fill", format!("fill layer '{}' is drawn from its stored pixels", f.name()));
+                        self.warn(
+                            layer,
+                            "unsupported_fill",
+                            format!("fill layer '{}' is drawn from its stored pixels", f.name()),
+                        );
                         layer.pixels.as_ref().map(|p| crop(p, area))
                     }
                 }
@@ -186,7 +253,11 @@ impl State<'_> {
     fn apply_masks(&mut self, layer: &Layer, content: &mut Raster) {
         if let Some(m) = layer.mask.as_ref().filter(|m| !m.disabled) {
             if m.feather > 0.0 {
-                self.warn(layer, "unsupported_mask_feather", format!("mask feather {} px is not applied", m.feather));
+                self.warn(
+                    layer,
+                    "unsupported_mask_feather",
+                    format!("mask feather {} px is not applied", m.feather),
+                );
             }
             multiply_alpha(content, &m.plane, m.density);
         }
@@ -194,7 +265,11 @@ impl State<'_> {
             let canvas = self.ctx.canvas;
             match vector_mask::rasterize(vm, canvas.width(), canvas.height(), content.rect) {
                 Some(plane) => multiply_alpha(content, &plane, 1.0),
-                None => self.warn(layer, "unsupported_vector_mask", "vector mask is not rendered".into()),
+                None => self.warn(
+                    layer,
+                    "unsupported_vector_mask",
+                    "vector mask is not rendered".into(),
+                ),
             }
         }
     }
@@ -216,10 +291,22 @@ impl State<'_> {
         Ok(())
     }
 
-    fn composite_pass_through(&mut self, group: &Layer, children: &[Layer], dst: &mut Raster, depth: u32) -> Result<()> {
-        let fades = group.opacity < 1.0 || group.mask.as_ref().is_some_and(|m| !m.disabled) || group.vector_mask.is_some();
+    fn composite_pass_through(
+        &mut self,
+        group: &Layer,
+        children: &[Layer],
+        dst: &mut Raster,
+        depth: u32,
+    ) -> Result<()> {
+        let fades = group.opacity < 1.0
+            || group.mask.as_ref().is_some_and(|m| !m.disabled)
+            || group.vector_mask.is_some();
         if group.effects.is_some() {
-            self.warn(group, "unsupported_effect", "effects on pass-through groups are not rendered".into());
+            self.warn(
+                group,
+                "unsupported_effect",
+                "effects on pass-through groups are not rendered".into(),
+            );
         }
         if !fades {
             return self.composite_layers(children, dst, depth + 1);
@@ -241,7 +328,8 @@ impl State<'_> {
                 continue;
             }
             for l in 0..4 {
-                dst.color[i][l] = (before.color[i][l] * a0 * (1.0 - k) + dst.color[i][l] * a1 * k) / a;
+                dst.color[i][l] =
+                    (before.color[i][l] * a0 * (1.0 - k) + dst.color[i][l] * a1 * k) / a;
             }
             dst.alpha[i] = a;
         }
@@ -249,14 +337,28 @@ impl State<'_> {
     }
 
     fn apply_adjustment(&mut self, layer: &Layer, adj: &adjust::Adjustment, dst: &mut Raster) {
-        let mut adjusted = Raster { rect: dst.rect, color: dst.color.clone(), alpha: vec![1.0; dst.alpha.len()] };
+        let mut adjusted = Raster {
+            rect: dst.rect,
+            color: dst.color.clone(),
+            alpha: vec![1.0; dst.alpha.len()],
+        };
         if !adjust::apply(adj, &mut adjusted.color, self.ctx.info) {
-            self.warn(layer, "unsupported_adjustment", format!("adjustment '{}' is not rendered", adj.name()));
+            self.warn(
+                layer,
+                "unsupported_adjustment",
+                format!("adjustment '{}' is not rendered", adj.name()),
+            );
             return;
         }
         self.apply_masks(layer, &mut adjusted);
         let saved = std::mem::replace(&mut dst.alpha, vec![1.0; dst.rect.area() as usize]);
-        crate::render::composite_raster(dst, &adjusted, layer.blend_mode, layer.opacity, layer.fill_opacity);
+        crate::render::composite_raster(
+            dst,
+            &adjusted,
+            layer.blend_mode,
+            layer.opacity,
+            layer.fill_opacity,
+        );
         dst.alpha = saved;
     }
 }
@@ -291,4 +393,3 @@ fn multiply_alpha(content: &mut Raster, mask: &Plane, density: f32) {
         }
     }
 }
-
