@@ -1066,3 +1066,603 @@ pub fn blend_if_span(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use BlendMode::*;
+
+    const EPS: f32 = 1e-5;
+
+    fn close(a: f32, b: f32) -> bool {
+        (a - b).abs() <= EPS
+    }
+
+    /// B(b, s) on a gray pixel through the public per-pixel entry point.
+    fn b1(mode: BlendMode, b: f32, s: f32) -> f32 {
+        blend_color(mode, [b, b, b, 0.0], [s, s, s, 0.0])[0]
+    }
+
+    /// One opaque source pixel over one opaque backdrop pixel through the
+    /// span compositor.
+    fn over_opaque(
+        mode: BlendMode,
+        cb: [f32; 4],
+        cs: [f32; 4],
+        opacity: f32,
+        fill: f32,
+    ) -> [f32; 4] {
+        let mut dc = [cb];
+        let mut da = [1.0];
+        composite_span(
+            mode,
+            &mut dc,
+            &mut da,
+            &[cs],
+            &[1.0],
+            opacity,
+            fill,
+            None,
+            0,
+            0,
+        );
+        assert!(close(da[0], 1.0));
+        dc[0]
+    }
+
+    #[test]
+    fn separable_modes_at_hand_computed_points() {
+        // (mode, backdrop, source, expected), worked out by hand from the
+        // formulas in the module docs.
+        let cases: &[(BlendMode, f32, f32, f32)] = &[
+            (Normal, 0.25, 0.75, 0.75),
+            (Darken, 0.25, 0.75, 0.25),
+            (Lighten, 0.25, 0.75, 0.75),
+            (Multiply, 0.25, 0.75, 0.1875),
+            (Screen, 0.25, 0.75, 0.8125),
+            (Overlay, 0.25, 0.75, 0.375),
+            (Overlay, 0.75, 0.25, 0.625),
+            (HardLight, 0.25, 0.75, 0.625),
+            (HardLight, 0.75, 0.25, 0.375),
+            (ColorDodge, 0.25, 0.75, 1.0),
+            (ColorDodge, 0.25, 0.5, 0.5),
+            (ColorBurn, 0.25, 0.75, 0.0),
+            (ColorBurn, 0.5, 0.75, 1.0 / 3.0),
+            (SoftLight, 0.25, 0.25, 0.15625),
+            (SoftLight, 0.64, 0.75, 0.72),
+            // W3C cubic for dark backdrops: D(0.16) = 0.398336, so
+            // 0.16 + 0.5 * 0.238336; the square-root form would give 0.28.
+            (SoftLight, 0.16, 0.75, 0.279168),
+            (Difference, 0.25, 0.75, 0.5),
+            (Exclusion, 0.25, 0.75, 0.625),
+            (LinearBurn, 0.25, 0.75, 0.0),
+            (LinearBurn, 0.5, 0.75, 0.25),
+            (LinearDodge, 0.25, 0.75, 1.0),
+            (LinearDodge, 0.25, 0.5, 0.75),
+            (VividLight, 0.25, 0.75, 0.5),
+            (VividLight, 0.75, 0.25, 0.5),
+            (VividLight, 0.25, 0.25, 0.0),
+            (LinearLight, 0.25, 0.75, 0.75),
+            (LinearLight, 0.75, 0.25, 0.25),
+            (LinearLight, 0.1, 0.25, 0.0),
+            (PinLight, 0.25, 0.75, 0.5),
+            (PinLight, 0.75, 0.25, 0.5),
+            (PinLight, 0.4, 0.25, 0.4),
+            (HardMix, 0.3, 0.8, 1.0),
+            (HardMix, 0.3, 0.6, 0.0),
+            (Subtract, 0.25, 0.75, 0.0),
+            (Subtract, 0.75, 0.25, 0.5),
+            (Divide, 0.25, 0.75, 1.0 / 3.0),
+            (Divide, 0.75, 0.25, 1.0),
+        ];
+        for &(mode, b, s, want) in cases {
+            let got = b1(mode, b, s);
+            assert!(close(got, want), "{mode:?}({b}, {s}) = {got}, want {want}");
+            // Same through the span compositor over an opaque backdrop.
+            let got = over_opaque(mode, [b; 4], [s; 4], 1.0, 1.0)[0];
+            assert!(
+                close(got, want),
+                "span {mode:?}({b}, {s}) = {got}, want {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn photoshop_edge_cases() {
+        // Colour burn: white backdrop wins over a black source.
+        assert_eq!(b1(ColorBurn, 1.0, 0.0), 1.0);
+        assert_eq!(b1(ColorBurn, 0.5, 0.0), 0.0);
+        assert_eq!(b1(ColorBurn, 0.0, 1.0), 0.0);
+        // Colour dodge: black backdrop wins over a white source.
+        assert_eq!(b1(ColorDodge, 0.0, 1.0), 0.0);
+        assert_eq!(b1(ColorDodge, 0.5, 1.0), 1.0);
+        assert_eq!(b1(ColorDodge, 1.0, 0.0), 1.0);
+        // Vivid light: the source's extremes win.
+        assert_eq!(b1(VividLight, 1.0, 0.0), 0.0);
+        assert_eq!(b1(VividLight, 0.0, 1.0), 1.0);
+        assert_eq!(b1(VividLight, 0.0, 0.0), 0.0);
+        assert!(close(b1(VividLight, 0.3, 0.5), 0.3));
+        // Divide by zero.
+        assert_eq!(b1(Divide, 0.5, 0.0), 1.0);
+        assert_eq!(b1(Divide, 0.0, 0.0), 0.0);
+        // Hard mix ties (b + s = 1 exactly in binary) follow the backdrop.
+        assert_eq!(b1(HardMix, 0.25, 0.75), 0.0);
+        assert_eq!(b1(HardMix, 0.75, 0.25), 1.0);
+        assert_eq!(b1(HardMix, 0.5, 0.5), 0.0);
+    }
+
+    #[test]
+    fn unused_lane_stays_zero_in_every_mode() {
+        // RGB lanes are [r, g, b, 0]; no mode may invent a value in lane 3,
+        // at any fill.
+        let all = all_modes();
+        for &mode in &all {
+            for fill in [1.0, 0.6, 0.0] {
+                let got = over_opaque(mode, [0.2, 0.7, 1.0, 0.0], [0.9, 0.1, 0.0, 0.0], 1.0, fill);
+                assert_eq!(got[3], 0.0, "{mode:?} fill {fill}");
+            }
+        }
+    }
+
+    #[test]
+    fn non_separable_modes_on_a_known_pair() {
+        // Expected values from W3C's SetLum / ClipColor / SetSat by hand:
+        // Lum(cb) = 0.362, Lum(cs) = 0.369, Sat(cb) = 0.4, Sat(cs) = 0.7.
+        let cb = [0.2, 0.4, 0.6, 0.5];
+        let cs = [0.8, 0.2, 0.1, 0.9];
+        let cases: &[(BlendMode, [f32; 3])] = &[
+            (Luminosity, [0.207, 0.407, 0.607]),
+            (Color, [0.793, 0.193, 0.093]),
+            (Saturation, [0.0785, 0.4285, 0.7785]),
+            (Hue, [0.608_285_7, 0.265_428_6, 0.208_285_7]),
+            (DarkerColor, [0.2, 0.4, 0.6]),
+            (LighterColor, [0.8, 0.2, 0.1]),
+        ];
+        for &(mode, want) in cases {
+            let got = blend_color(mode, cb, cs);
+            for k in 0..3 {
+                assert!(
+                    close(got[k], want[k]),
+                    "{mode:?} lane {k}: {got:?} vs {want:?}"
+                );
+            }
+            // Lane 3 is the backdrop's.
+            assert_eq!(got[3], 0.5, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn clip_color_keeps_luminosity_in_range() {
+        // Luminosity of light gray onto pure red: (1.6, 0.6, 0.6) clipped
+        // around l = 0.9 with factor 0.1 / 0.7.
+        let got = blend_color(Luminosity, [1.0, 0.0, 0.0, 0.0], [0.9, 0.9, 0.9, 0.0]);
+        let want = [1.0, 0.857_142_9, 0.857_142_9];
+        for k in 0..3 {
+            assert!(close(got[k], want[k]), "{got:?}");
+        }
+        // Colour of blue onto dark gray: (-0.06, -0.06, 0.94) clipped
+        // around l = 0.05 with factor 0.05 / 0.11.
+        let got = blend_color(Color, [0.05, 0.05, 0.05, 0.0], [0.0, 0.0, 1.0, 0.0]);
+        let want = [0.0, 0.0, 0.454_545_45];
+        for k in 0..3 {
+            assert!(close(got[k], want[k]), "{got:?}");
+        }
+    }
+
+    #[test]
+    fn source_over_alpha() {
+        // Normal, ab = as = 0.5: ao = 0.75, co = (0.5*0.8 + 0.25*0.2) / 0.75.
+        let mut dc = [[0.2; 4]];
+        let mut da = [0.5];
+        composite_span(
+            Normal,
+            &mut dc,
+            &mut da,
+            &[[0.8; 4]],
+            &[0.5],
+            1.0,
+            1.0,
+            None,
+            0,
+            0,
+        );
+        assert!(close(da[0], 0.75));
+        assert!(close(dc[0][0], 0.6), "{:?}", dc[0]);
+
+        // Multiply, same alphas, cb = 0.5, cs = 0.4, B = 0.2:
+        // (0.25*0.4 + 0.25*0.2 + 0.25*0.5) / 0.75 = 0.275 / 0.75.
+        let mut dc = [[0.5; 4]];
+        let mut da = [0.5];
+        composite_span(
+            Multiply,
+            &mut dc,
+            &mut da,
+            &[[0.4; 4]],
+            &[0.5],
+            1.0,
+            1.0,
+            None,
+            0,
+            0,
+        );
+        assert!(close(da[0], 0.75));
+        assert!(close(dc[0][0], 0.275 / 0.75), "{:?}", dc[0]);
+
+        // Onto transparency every mode gives the source as is.
+        for mode in all_modes() {
+            if mode == Dissolve {
+                continue;
+            }
+            let mut dc = [[0.3; 4]];
+            let mut da = [0.0];
+            composite_span(
+                mode,
+                &mut dc,
+                &mut da,
+                &[[0.9; 4]],
+                &[0.6],
+                0.5,
+                1.0,
+                None,
+                0,
+                0,
+            );
+            assert!(close(da[0], 0.3), "{mode:?}");
+            assert!(close(dc[0][0], 0.9), "{mode:?}");
+        }
+
+        // Opacity and coverage scale alpha: normal 0.8 over opaque 0.2 at
+        // opacity 0.5 and coverage 0.5 moves a quarter of the way.
+        let mut dc = [[0.2; 4], [0.2; 4]];
+        let mut da = [1.0, 1.0];
+        composite_span(
+            Normal,
+            &mut dc,
+            &mut da,
+            &[[0.8; 4], [0.8; 4]],
+            &[1.0, 0.0],
+            0.5,
+            1.0,
+            Some(&[0.5, 1.0]),
+            0,
+            0,
+        );
+        assert!(close(dc[0][0], 0.35));
+        // Zero source alpha leaves the backdrop untouched.
+        assert_eq!(dc[1], [0.2; 4]);
+        assert_eq!(da, [1.0, 1.0]);
+    }
+
+    #[test]
+    fn normal_fast_path_matches_formula() {
+        let mut dc = [[0.1, 0.2, 0.3, 0.0], [0.5; 4], [0.5; 4]];
+        let mut da = [0.4, 1.0, 0.0];
+        let sc = [[0.9, 0.8, 0.7, 0.0], [0.25; 4], [0.75; 4]];
+        composite_span(
+            Normal,
+            &mut dc,
+            &mut da,
+            &sc,
+            &[1.0, 0.5, 0.5],
+            1.0,
+            1.0,
+            None,
+            0,
+            0,
+        );
+        assert_eq!(dc[0], sc[0]);
+        assert_eq!(da[0], 1.0);
+        assert!(close(dc[1][0], 0.375) && close(da[1], 1.0));
+        assert!(close(dc[2][0], 0.75) && close(da[2], 0.5));
+    }
+
+    #[test]
+    fn fill_acts_inside_the_special_eight() {
+        let cb = [0.5; 4];
+        let cs = [0.8; 4];
+        // Linear dodge: opacity 50% mixes half-way to min(1, 1.3) = 1,
+        // fill 50% adds half the source.
+        assert!(close(over_opaque(LinearDodge, cb, cs, 0.5, 1.0)[0], 0.75));
+        assert!(close(over_opaque(LinearDodge, cb, cs, 1.0, 0.5)[0], 0.9));
+        // Hard mix: opacity mixes with the posterised 1; fill 50% ramps:
+        // (0.5 - 0.5 * 0.2) / 0.5 = 0.8.
+        assert!(close(over_opaque(HardMix, cb, cs, 0.5, 1.0)[0], 0.75));
+        assert!(close(over_opaque(HardMix, cb, cs, 1.0, 0.5)[0], 0.8));
+        // Colour burn at fill 0.5: s' = 1 - 0.5 * 0.2 = 0.9,
+        // 1 - 0.5 / 0.9.
+        assert!(close(
+            over_opaque(ColorBurn, cb, cs, 1.0, 0.5)[0],
+            1.0 - 0.5 / 0.9
+        ));
+        // Difference at fill 0.5: |0.5 - 0.4|.
+        assert!(close(over_opaque(Difference, cb, cs, 1.0, 0.5)[0], 0.1));
+        // Both together: opacity mixes toward the fill-blended value.
+        assert!(close(over_opaque(LinearDodge, cb, cs, 0.5, 0.5)[0], 0.7));
+        // Fill 0 leaves every special mode's backdrop unchanged.
+        for mode in all_modes().into_iter().filter(|m| m.is_fill_sensitive()) {
+            assert!(
+                close(over_opaque(mode, cb, cs, 1.0, 0.0)[0], 0.5),
+                "{mode:?}"
+            );
+        }
+        // Over transparency the layer still fades with fill.
+        let mut dc = [[0.0; 4]];
+        let mut da = [0.0];
+        composite_span(
+            LinearDodge,
+            &mut dc,
+            &mut da,
+            &[cs],
+            &[1.0],
+            1.0,
+            0.5,
+            None,
+            0,
+            0,
+        );
+        assert!(close(da[0], 0.5) && close(dc[0][0], 0.8));
+    }
+
+    #[test]
+    fn fill_equals_opacity_for_ordinary_modes() {
+        let cb = [0.5; 4];
+        let cs = [0.4; 4];
+        for mode in [Multiply, Screen, Overlay, SoftLight, Exclusion, Hue] {
+            let a = over_opaque(mode, cb, cs, 0.5, 1.0);
+            let b = over_opaque(mode, cb, cs, 1.0, 0.5);
+            assert_eq!(a, b, "{mode:?}");
+        }
+        // Multiply at 50%: lerp(0.5, 0.2, 0.5).
+        assert!(close(over_opaque(Multiply, cb, cs, 1.0, 0.5)[0], 0.35));
+    }
+
+    #[test]
+    fn dissolve_is_deterministic_with_the_right_density() {
+        const N: usize = 256;
+        let run = |x0: i32, y0: i32| {
+            let mut hits = 0usize;
+            let mut out = Vec::with_capacity(N * N);
+            for row in 0..N as i32 {
+                let mut dc = vec![[0.0; 4]; N];
+                let mut da = vec![1.0; N];
+                let sc = vec![[1.0; 4]; N];
+                let sa = vec![0.6; N];
+                // 0.6 * opacity 0.5 = 0.3.
+                composite_span(
+                    Dissolve,
+                    &mut dc,
+                    &mut da,
+                    &sc,
+                    &sa,
+                    0.5,
+                    1.0,
+                    None,
+                    x0,
+                    y0 + row,
+                );
+                for (c, a) in dc.iter().zip(&da) {
+                    // Either the opaque source or the untouched backdrop.
+                    assert!(*a == 1.0 && (c[0] == 1.0 || c[0] == 0.0));
+                    hits += (c[0] == 1.0) as usize;
+                    out.push(c[0]);
+                }
+            }
+            (hits as f64 / (N * N) as f64, out)
+        };
+        let (frac, a) = run(0, 0);
+        assert!((frac - 0.3).abs() < 0.01, "density {frac}");
+        let (_, b) = run(0, 0);
+        assert_eq!(a, b, "not deterministic");
+        let (frac2, c) = run(1000, -77);
+        assert!((frac2 - 0.3).abs() < 0.01, "density {frac2}");
+        assert_ne!(a, c, "pattern does not depend on position");
+        // Noise is in [0, 1).
+        for (x, y) in [(0, 0), (-1, -1), (i32::MAX, i32::MIN), (12345, 678)] {
+            let v = dissolve_noise(x, y);
+            assert!((0.0..1.0).contains(&v));
+        }
+    }
+
+    #[test]
+    fn blend_if_ramps() {
+        let r = [0.2, 0.4, 0.6, 0.8];
+        let cases = [
+            (0.1, 0.0),
+            (0.2, 0.0),
+            (0.3, 0.5),
+            (0.4, 1.0),
+            (0.5, 1.0),
+            (0.6, 1.0),
+            (0.7, 0.5),
+            (0.8, 0.0),
+            (0.9, 0.0),
+        ];
+        for (v, want) in cases {
+            let got = blend_if_range(v, r);
+            assert!(close(got, want), "{v}: {got} vs {want}");
+        }
+        // Unsplit sliders are hard thresholds; black point 1/255 drops 0.
+        let hard = [1.0 / 255.0, 1.0 / 255.0, 254.0 / 255.0, 254.0 / 255.0];
+        assert_eq!(blend_if_range(0.0, hard), 0.0);
+        assert_eq!(blend_if_range(1.0 / 255.0, hard), 1.0);
+        assert_eq!(blend_if_range(1.0, hard), 0.0);
+        assert_eq!(blend_if_range(0.5, [0.0, 0.0, 1.0, 1.0]), 1.0);
+    }
+
+    #[test]
+    fn blend_if_combines_gray_and_channels() {
+        let open = [0.0, 0.0, 1.0, 1.0];
+        let bi = BlendIf {
+            channels: vec![
+                // Gray: this layer fades in over 0.2..0.4; underlying open.
+                ([0.2, 0.4, 1.0, 1.0], open),
+                // Red: underlying fades out over 0.6..0.8.
+                (open, [0.0, 0.0, 0.6, 0.8]),
+                (open, open),
+                (open, open),
+            ],
+        };
+        // Source gray 0.3*0.5 + 0.59*0.2 + 0.11*0.3 = 0.301 -> 0.505;
+        // backdrop red 0.75 -> 0.25.
+        let src = [0.5, 0.2, 0.3, 0.0];
+        let dst = [0.75, 0.1, 0.1, 0.0];
+        let got = blend_if_coverage(&bi, src, dst, GrayMethod::RGB);
+        assert!(close(got, 0.505 * 0.25), "{got}");
+        // Gray documents read lane 0.
+        let got = blend_if_coverage(&bi, [0.3; 4], [0.0; 4], GrayMethod::Lane0);
+        assert!(close(got, 0.5), "{got}");
+        // The span form multiplies into the coverage it is given.
+        let mut cov = [1.0, 0.5, 0.0];
+        blend_if_span(
+            &bi,
+            &[src, src, src],
+            &[dst, dst, dst],
+            GrayMethod::RGB,
+            &mut cov,
+        );
+        assert!(close(cov[0], 0.505 * 0.25));
+        assert!(close(cov[1], 0.5 * 0.505 * 0.25));
+        assert_eq!(cov[2], 0.0);
+        // All-open ranges pass everything.
+        let none = BlendIf {
+            channels: vec![(open, open); 4],
+        };
+        assert_eq!(
+            blend_if_coverage(&none, [0.0; 4], [1.0; 4], GrayMethod::RGB),
+            1.0
+        );
+    }
+
+    #[test]
+    fn api_names() {
+        let names: [(&str, BlendMode); 29] = [
+            ("normal", Normal),
+            ("dissolve", Dissolve),
+            ("pass through", PassThrough),
+            ("darken", Darken),
+            ("multiply", Multiply),
+            ("color burn", ColorBurn),
+            ("linear burn", LinearBurn),
+            ("darker color", DarkerColor),
+            ("lighten", Lighten),
+            ("screen", Screen),
+            ("color dodge", ColorDodge),
+            ("linear dodge", LinearDodge),
+            ("add", LinearDodge),
+            ("lighter color", LighterColor),
+            ("overlay", Overlay),
+            ("soft light", SoftLight),
+            ("hard light", HardLight),
+            ("vivid light", VividLight),
+            ("linear light", LinearLight),
+            ("pin light", PinLight),
+            ("hard mix", HardMix),
+            ("difference", Difference),
+            ("exclusion", Exclusion),
+            ("subtract", Subtract),
+            ("divide", Divide),
+            ("hue", Hue),
+            ("saturation", Saturation),
+            ("color", Color),
+            ("luminosity", Luminosity),
+        ];
+        for (name, mode) in names {
+            let snake = name.replace(' ', "_");
+            assert_eq!(BlendMode::from_api_name(name), Some(mode), "{name}");
+            assert_eq!(BlendMode::from_api_name(&snake), Some(mode), "{snake}");
+            assert_eq!(BlendMode::from_api_name(&name.to_uppercase()), Some(mode));
+            assert_eq!(BlendMode::from_api_name(&format!(" {snake} ")), Some(mode));
+            if name != "add" {
+                assert_eq!(mode.api_name(), snake);
+            }
+        }
+        assert_eq!(BlendMode::from_api_name("Soft-Light"), Some(SoftLight));
+        assert_eq!(BlendMode::from_api_name("softlight"), None);
+        assert_eq!(BlendMode::from_api_name("soft  light"), None);
+        assert_eq!(BlendMode::from_api_name(""), None);
+        // Every mode round-trips through its API name.
+        for mode in all_modes() {
+            assert_eq!(BlendMode::from_api_name(mode.api_name()), Some(mode));
+        }
+    }
+
+    #[test]
+    fn mismatched_span_lengths_do_not_panic() {
+        let mut dc = [[0.5; 4]; 3];
+        let mut da = [1.0; 3];
+        composite_span(
+            Screen,
+            &mut dc,
+            &mut da,
+            &[[0.5; 4]; 2],
+            &[1.0; 3],
+            1.0,
+            1.0,
+            Some(&[1.0]),
+            0,
+            0,
+        );
+        assert!(close(dc[0][0], 0.75));
+        assert_eq!(dc[1], [0.5; 4]);
+    }
+
+    #[test]
+    fn span_and_pixel_paths_agree() {
+        // Both dispatch tables must map every mode to the same function.
+        let cb = [0.3, 0.6, 0.9, 0.0];
+        let cs = [0.7, 0.45, 0.2, 0.0];
+        for mode in all_modes() {
+            if mode == Dissolve {
+                continue;
+            }
+            for fill in [1.0, 0.4] {
+                let want = blend_color_fill(mode, cb, cs, fill);
+                let got = over_opaque(mode, cb, cs, 1.0, 1.0);
+                let want_full = blend_color(mode, cb, cs);
+                for k in 0..4 {
+                    assert!(close(got[k], want_full[k]), "{mode:?}");
+                }
+                if mode.is_fill_sensitive() {
+                    let got = over_opaque(mode, cb, cs, 1.0, fill);
+                    for k in 0..4 {
+                        assert!(close(got[k], want[k]), "{mode:?} fill {fill}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn all_modes() -> Vec<BlendMode> {
+        let keys: [&[u8; 4]; 28] = [
+            b"pass", b"norm", b"diss", b"dark", b"mul ", b"idiv", b"lbrn", b"dkCl", b"lite",
+            b"scrn", b"div ", b"lddg", b"lgCl", b"over", b"sLit", b"hLit", b"vLit", b"lLit",
+            b"pLit", b"hMix", b"diff", b"smud", b"fsub", b"fdiv", b"hue ", b"sat ", b"colr",
+            b"lum ",
+        ];
+        keys.iter()
+            .map(|k| BlendMode::from_key(k).unwrap())
+            .collect()
+    }
+
+    /// Rough throughput check: `cargo test -p compositor --lib --release
+    /// blend_throughput -- --ignored --nocapture`. Prints, asserts nothing.
+    #[test]
+    #[ignore]
+    fn blend_throughput() {
+        let n = 1 << 20;
+        let sc: Vec<[f32; 4]> = (0..n)
+            .map(|i| [(i % 251) as f32 / 250.0, 0.5, 0.25, 0.0])
+            .collect();
+        let sa: Vec<f32> = (0..n).map(|i| (i % 7) as f32 / 6.0).collect();
+        for mode in [
+            Normal, Multiply, Screen, SoftLight, VividLight, Hue, Luminosity,
+        ] {
+            let mut dc = vec![[0.4, 0.5, 0.6, 0.0]; n];
+            let mut da = vec![1.0; n];
+            let t = std::time::Instant::now();
+            composite_span(mode, &mut dc, &mut da, &sc, &sa, 1.0, 1.0, None, 0, 0);
+            let ns = t.elapsed().as_nanos() as f64 / n as f64;
+            println!("{mode:?}: {ns:.2} ns/pixel (checksum {})", dc[n / 3][0]);
+        }
+    }
+}
