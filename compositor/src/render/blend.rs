@@ -822,8 +822,15 @@ fn blend_kernel(
             *dst_a = ac;
             continue;
         }
-        let ao = ac + ab - ac * ab;
         let bl = blend(*d, *s);
+        if ab >= 1.0 {
+            // Opaque backdrop (the common case): no division needed.
+            for k in 0..4 {
+                d[k] += am * (bl[k] - d[k]);
+            }
+            continue;
+        }
+        let ao = ac + ab - ac * ab;
         let inv = 1.0 / ao;
         let w_src = ac * (1.0 - ab);
         for k in 0..4 {
@@ -875,6 +882,12 @@ fn normal_opaque_kernel(dc: &mut [Color], da: &mut [f32], sc: &[Color], sa: &[f3
 #[inline(always)]
 fn normal_pixel(d: &mut Color, dst_a: &mut f32, s: &Color, a_s: f32) {
     let ab = *dst_a;
+    if ab >= 1.0 {
+        for k in 0..4 {
+            d[k] += a_s * (s[k] - d[k]);
+        }
+        return;
+    }
     let w_b = ab * (1.0 - a_s);
     let ao = a_s + w_b;
     let inv = 1.0 / ao;
@@ -1644,8 +1657,9 @@ mod tests {
             .collect()
     }
 
-    /// Rough throughput check: `cargo test -p compositor --lib --release
-    /// blend_throughput -- --ignored --nocapture`. Prints, asserts nothing.
+    /// Rough throughput check: `cargo test -p compositor --lib
+    /// blend_throughput -- --ignored --nocapture` (the dev profile is
+    /// optimised). Prints, asserts nothing.
     #[test]
     #[ignore]
     fn blend_throughput() {
