@@ -1205,6 +1205,52 @@ mod tests {
     }
 
     #[test]
+    fn matches_photoshop_composite_samples() {
+        // (mode, backdrop, source, Photoshop's result), 8-bit RGB pixels
+        // read from psd-tools' tests/psd_files/blend-modes/rgb-blend-modes.psd
+        // (MIT): an opaque rainbow rectangle under a duck layer in each
+        // mode, and the stored composite Photoshop wrote.
+        let samples: &[(BlendMode, [u8; 3], [u8; 3], [u8; 3])] = &[
+            // Soft light on dark backdrops: W3C's cubic (the square-root
+            // form would give 50, 47, 47).
+            (SoftLight, [12, 255, 0], [240, 189, 101], [38, 255, 0]),
+            (SoftLight, [11, 0, 255], [247, 185, 2], [37, 0, 255]),
+            (SoftLight, [10, 255, 0], [253, 213, 3], [35, 255, 0]),
+            (SoftLight, [0, 35, 255], [253, 211, 1], [0, 73, 255]),
+            // Vivid light: source 0 wins over a white backdrop, source 1
+            // over a black one.
+            (VividLight, [255, 235, 0], [0, 0, 6], [0, 0, 0]),
+            (VividLight, [0, 128, 255], [255, 218, 0], [255, 255, 0]),
+            // Hard mix tie 255 + 0 with a light backdrop goes to 1.
+            (HardMix, [255, 234, 0], [0, 0, 6], [255, 0, 0]),
+            // Colour burn / dodge extremes, as observed per channel across
+            // the same composite (b = 1, s = 0 -> 1; b = 0, s = 1 -> 0;
+            // 0 < b < 1, s = 0 -> 0 for burn, b for dodge).
+            (ColorBurn, [255, 128, 0], [0, 0, 255], [255, 0, 0]),
+            (ColorDodge, [0, 128, 255], [255, 0, 0], [0, 128, 255]),
+        ];
+        let f = |c: [u8; 3]| {
+            [
+                c[0] as f32 / 255.0,
+                c[1] as f32 / 255.0,
+                c[2] as f32 / 255.0,
+                0.0,
+            ]
+        };
+        for &(mode, b, s, want) in samples {
+            let got = over_opaque(mode, f(b), f(s), 1.0, 1.0);
+            for k in 0..3 {
+                let g = got[k] * 255.0;
+                assert!(
+                    (g - want[k] as f32).abs() <= 1.5,
+                    "{mode:?} {b:?} {s:?}: lane {k} = {g}, Photoshop {}",
+                    want[k]
+                );
+            }
+        }
+    }
+
+    #[test]
     fn unused_lane_stays_zero_in_every_mode() {
         // RGB lanes are [r, g, b, 0]; no mode may invent a value in lane 3,
         // at any fill.
