@@ -1210,7 +1210,8 @@ mod tests {
         // read from psd-tools' tests/psd_files/blend-modes/rgb-blend-modes.psd
         // (MIT): an opaque rainbow rectangle under a duck layer in each
         // mode, and the stored composite Photoshop wrote.
-        let samples: &[(BlendMode, [u8; 3], [u8; 3], [u8; 3])] = &[
+        type Sample = (BlendMode, [u8; 3], [u8; 3], [u8; 3]);
+        let samples: &[Sample] = &[
             // Soft light on dark backdrops: W3C's cubic (the square-root
             // form would give 50, 47, 47).
             (SoftLight, [12, 255, 0], [240, 189, 101], [38, 255, 0]),
