@@ -24,7 +24,7 @@
 //! * Soft light is W3C's formula (the cubic `D(cb)` for `cb <= 1/4`, the
 //!   square root above). The square-root-only "Photoshop soft light" found
 //!   in many formula lists does not match Photoshop: on psd-tools'
-//!   `rgb-blend-modes.psd` stored composite the W3C form scores 54 dB and
+//!   `rgb-blend-modes.psd` stored composite the W3C form scores 55 dB and
 //!   the square-root form 42 dB (errors up to 20/255 on dark backdrops).
 //! * Vivid light's edge cases differ from plain burn / dodge: a source of
 //!   exactly 0 gives 0 and exactly 1 gives 1 whatever the backdrop (same
@@ -44,9 +44,10 @@
 //! dodge, divide, ClipColor in the HSL modes, ...) clamp here too, so they
 //! are correct for integer depths. Modes without a clamp in their formula
 //! (normal, multiply, darken, lighten, difference, subtract, ...) pass HDR
-//! values through untouched, which is what Photoshop's 32-bit mode does for
-//! the modes it offers there. 32-bit documents using clamping modes are rare
-//! and would get integer-depth results.
+//! values through untouched, which is the natural linear-light reading of
+//! those formulas (not verified against a 32-bit Photoshop composite).
+//! 32-bit documents using clamping modes are rare and get integer-depth
+//! results.
 
 use crate::doc::BlendIf;
 use crate::render::raster::Color;
