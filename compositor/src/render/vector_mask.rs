@@ -210,16 +210,13 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn new(w: usize, h: usize) -> Self {
-        Accumulator {
-            w,
-            h,
-            cells: vec![0.0; (w + 2) * h],
-        }
-    }
-
-    fn clear(&mut self) {
-        self.cells.fill(0.0);
+    /// Empties the accumulator and sizes it to a `w` x `h` window, reusing
+    /// its allocation.
+    fn reset(&mut self, w: usize, h: usize) {
+        self.w = w;
+        self.h = h;
+        self.cells.clear();
+        self.cells.resize((w + 2) * h, 0.0);
     }
 
     /// Adds the edge from `(x0, y0)` to `(x1, y1)` (window pixels).
@@ -355,22 +352,58 @@ impl Accumulator {
         }
     }
 
-    /// Even-odd coverage of what was added, into `out` (`w * h`).
-    fn resolve(&self, out: &mut [f32]) {
-        let stride = self.w + 2;
-        for (row, dst) in self
-            .cells
-            .chunks_exact(stride)
-            .zip(out.chunks_exact_mut(self.w))
-        {
+    /// Turns the cells into even-odd coverage in place: row `y` of the
+    /// result is `cells[y * (w + 2)..][..w]`.
+    fn resolve(&mut self) {
+        for row in self.cells.chunks_exact_mut(self.w + 2) {
             let mut sum = 0.0f64;
-            for (d, &c) in dst.iter_mut().zip(row) {
-                sum += c as f64;
+            for c in row {
+                sum += *c as f64;
                 // Fold the winding into 0..1: an even count is outside.
-                let a = sum.abs() % 2.0;
-                *d = (if a > 1.0 { 2.0 - a } else { a }) as f32;
+                // Most pixels are wound at most once, so skip the fmod.
+                let a = sum.abs();
+                let a = if a <= 1.0 {
+                    a
+                } else {
+                    let f = a % 2.0;
+                    if f > 1.0 {
+                        2.0 - f
+                    } else {
+                        f
+                    }
+                };
+                *c = a as f32;
             }
         }
+    }
+}
+
+/// The pixels a component can touch: the bounding box of all its points,
+/// control points included (a Bézier lies in their hull).
+fn component_bounds(component: &[Subpath], scale: [f64; 2]) -> Rect {
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for p in component
+        .iter()
+        .filter(|s| s.knots.len() >= 2)
+        .flat_map(|s| &s.knots)
+        .flat_map(|k| [k.preceding, k.anchor, k.leaving])
+    {
+        x0 = x0.min(p[0] * scale[0]);
+        x1 = x1.max(p[0] * scale[0]);
+        y0 = y0.min(p[1] * scale[1]);
+        y1 = y1.max(p[1] * scale[1]);
+    }
+    if x0 > x1 || y0 > y1 {
+        return Rect::default();
+    }
+    // Saturating casts keep absurd coordinates in i32 range.
+    const LIM: f64 = (1 << 30) as f64;
+    let c = |v: f64| v.clamp(-LIM, LIM) as i32;
+    Rect {
+        left: c(x0.floor()),
+        top: c(y0.floor()),
+        right: c(x1.ceil()) + 1,
+        bottom: c(y1.ceil()) + 1,
     }
 }
 
@@ -403,28 +436,48 @@ pub fn rasterize(mask: &VectorMask, doc_width: u32, doc_height: u32, rect: Rect)
     }
 
     let scale = [doc_width as f64, doc_height as f64];
-    let origin = [rect.left as f64, rect.top as f64];
-    let mut cells: Option<Accumulator> = None;
-    let mut coverage: Vec<f32> = Vec::new();
+    let mut cells = Accumulator {
+        w: 0,
+        h: 0,
+        cells: Vec::new(),
+    };
     for (n, (op, component)) in components(&mask.subpaths).enumerate() {
-        let cells = cells.get_or_insert_with(|| Accumulator::new(w, h));
-        if coverage.is_empty() {
-            coverage = vec![0.0; w * h];
-        }
-        cells.clear();
-        for sub in component {
-            cells.subpath(sub, scale, origin);
-        }
-        cells.resolve(&mut coverage);
         // A leading subtract or intersect works against a full canvas.
         if n == 0 && matches!(op, ShapeOp::Subtract | ShapeOp::Intersect) {
             acc.fill(1.0);
         }
-        if n == 0 && matches!(op, ShapeOp::Combine | ShapeOp::Exclude | ShapeOp::Merge) {
-            // Against empty coverage these all give the shape itself.
-            acc.copy_from_slice(&coverage);
-        } else {
-            combine(&mut acc, &coverage, op);
+        // Only the component's own box needs rasterising: elsewhere its
+        // coverage is 0, which leaves `acc` alone except under intersect.
+        let win = component_bounds(component, scale).intersect(&rect);
+        if win.is_empty() {
+            if op == ShapeOp::Intersect {
+                acc.fill(0.0);
+            }
+            continue;
+        }
+        let ww = win.width() as usize;
+        cells.reset(ww, win.height() as usize);
+        let origin = [win.left as f64, win.top as f64];
+        for sub in component {
+            cells.subpath(sub, scale, origin);
+        }
+        cells.resolve();
+        let x_off = (win.left - rect.left) as usize;
+        for (y, row) in acc.chunks_exact_mut(w).enumerate() {
+            let cy = rect.top + y as i32;
+            if cy < win.top || cy >= win.bottom {
+                if op == ShapeOp::Intersect {
+                    row.fill(0.0);
+                }
+                continue;
+            }
+            let start = (cy - win.top) as usize * (ww + 2);
+            let cov = &cells.cells[start..start + ww];
+            if op == ShapeOp::Intersect {
+                row[..x_off].fill(0.0);
+                row[x_off + ww..].fill(0.0);
+            }
+            combine(&mut row[x_off..x_off + ww], cov, op);
         }
     }
 
