@@ -32,8 +32,12 @@ pub struct TextLayer {
     /// Layer transform `[xx, xy, yx, yy, tx, ty]`: a text-space point
     /// `(x, y)` lands on the canvas at `(xx*x + yx*y + tx, xy*x + yy*y + ty)`.
     pub transform: [f64; 6],
-    /// Text bounds `[left, top, right, bottom]` in text space, when stored.
+    /// Text box bounds `[left, top, right, bottom]` in text space (add the
+    /// transform's translation for canvas pixels), when stored.
     pub bounds: Option<[f64; 4]>,
+    /// Tight bounds of the glyphs `[left, top, right, bottom]` in text space,
+    /// when stored.
+    pub bounding_box: Option<[f64; 4]>,
 }
 
 /// Parses a `TySh` block. `max_depth` bounds descriptor and EngineData
@@ -63,6 +67,8 @@ pub fn parse_tysh(data: &[u8], max_depth: u32) -> Result<TextLayer> {
     let mut layer = TextLayer {
         text: clean_text(text_desc.str("Txt ").unwrap_or_default()),
         transform,
+        bounds: rect_of(text_desc.desc("bounds")),
+        bounding_box: rect_of(text_desc.desc("boundingBox")),
         ..TextLayer::default()
     };
 
@@ -77,10 +83,22 @@ pub fn parse_tysh(data: &[u8], max_depth: u32) -> Result<TextLayer> {
     // their absence is not an error.
     let bounds_follow =
         r.u16("warp version").is_ok() && descriptor::parse_versioned(&mut r, max_depth).is_ok();
-    if bounds_follow {
-        layer.bounds = read_bounds(&mut r);
+    if bounds_follow && layer.bounds.is_none() {
+        // Photoshop leaves these zero; keep them only when they say more.
+        layer.bounds = read_bounds(&mut r).filter(|b| b.iter().any(|&v| v != 0.0));
     }
     Ok(layer)
+}
+
+/// `Left`/`Top `/`Rght`/`Btom` of a bounds descriptor.
+fn rect_of(d: Option<&descriptor::Descriptor>) -> Option<[f64; 4]> {
+    let d = d?;
+    Some([
+        d.f64("Left")?,
+        d.f64("Top ")?,
+        d.f64("Rght")?,
+        d.f64("Btom")?,
+    ])
 }
 
 /// The text with Photoshop's paragraph separators turned into newlines and
@@ -151,16 +169,31 @@ fn apply_first_style(layer: &mut TextLayer, engine: &Value) {
     layer.color = prop("FillColor").and_then(color_hex);
 }
 
-/// `<< /Type 1 /Values [ a r g b ] >>` (components 0..1) as `#rrggbb`.
+/// An EngineData colour as `#rrggbb`. `/Values` starts with alpha, then
+/// the components 0..1 of the `/Type`: 0 gray level, 1 RGB, 2 CMYK (ink,
+/// converted naively: this is a label, not a colour-managed value).
 fn color_hex(color: &Value) -> Option<String> {
+    let kind = color.get("Type").and_then(Value::as_f64).unwrap_or(1.0);
     let values = color.get("Values")?.as_array()?;
-    if values.len() < 4 {
-        return None;
-    }
+    let v = |i: usize| -> Option<f64> {
+        let x = values.get(i)?.as_f64()?;
+        x.is_finite().then(|| x.clamp(0.0, 1.0))
+    };
+    let rgb = match kind as i64 {
+        0 => {
+            let g = v(1)?;
+            [g, g, g]
+        }
+        1 => [v(1)?, v(2)?, v(3)?],
+        2 => {
+            let k = 1.0 - v(4)?;
+            [(1.0 - v(1)?) * k, (1.0 - v(2)?) * k, (1.0 - v(3)?) * k]
+        }
+        _ => return None,
+    };
     let mut out = String::from("#");
-    for v in &values[1..4] {
-        let c = (v.as_f64()?.clamp(0.0, 1.0) * 255.0).round() as u8;
-        out.push_str(&format!("{c:02x}"));
+    for c in rgb {
+        out.push_str(&format!("{:02x}", (c * 255.0).round() as u8));
     }
     Some(out)
 }
@@ -174,8 +207,18 @@ mod tests {
         let c = engine_data::parse(b"<< /Type 1 /Values [ 1.0 0.34119 0.06274 0.23138 ] >>", 4)
             .unwrap();
         assert_eq!(color_hex(&c).as_deref(), Some("#57103b"));
-        let c = engine_data::parse(b"<< /Values [ 1 2.0 -1 0.5 ] >>", 4).unwrap();
+        let c = engine_data::parse(b"<< /Type 1 /Values [ 1 2.0 -1 0.5 ] >>", 4).unwrap();
         assert_eq!(color_hex(&c).as_deref(), Some("#ff0080"));
+        // Gray level (ag-psd/psb-test.psb: its black text stores 0.0).
+        let c = engine_data::parse(b"<< /Type 0 /Values [ 1.0 0.0 ] >>", 4).unwrap();
+        assert_eq!(color_hex(&c).as_deref(), Some("#000000"));
+        let c = engine_data::parse(b"<< /Type 0 /Values [ 1.0 .5 ] >>", 4).unwrap();
+        assert_eq!(color_hex(&c).as_deref(), Some("#808080"));
+        // CMYK ink: full cyan and no other ink is (0, 255, 255).
+        let c = engine_data::parse(b"<< /Type 2 /Values [ 1 1 0 0 0 ] >>", 4).unwrap();
+        assert_eq!(color_hex(&c).as_deref(), Some("#00ffff"));
+        let c = engine_data::parse(b"<< /Type 1 /Values [ 1 0.5 ] >>", 4).unwrap();
+        assert_eq!(color_hex(&c), None);
         assert_eq!(clean_text("a\rb\r"), "a\nb");
         assert_eq!(clean_text("abc"), "abc");
     }
@@ -264,7 +307,15 @@ mod tests {
         assert_eq!(t.transform[..4], [1.0, 0.0, 0.0, 1.0]);
         assert!((t.transform[4] - 8.763).abs() < 1e-9);
         assert!((t.transform[5] - 21.192333333333334).abs() < 1e-9);
-        assert!(t.bounds.is_some());
+        // psd-tools: bounds Left -3.3369140625, Top -9.704391479492188, ...
+        let b = t.bounds.unwrap();
+        assert_eq!(b[0], -3.3369140625);
+        assert!((b[1] + 9.704391479492188).abs() < 1e-12);
+        assert!((b[2] - 3.516913890838623).abs() < 1e-12);
+        assert!((b[3] - 4.4899444580078125).abs() < 1e-12);
+        let bb = t.bounding_box.unwrap();
+        assert_eq!(bb[0], -2.3369140625);
+        assert!((bb[3] - 0.5934600830078125).abs() < 1e-12);
     }
 
     #[test]
@@ -288,5 +339,30 @@ mod tests {
         // FillColor [1.0, 1.0, 0.79999, 1.0].
         assert_eq!(satin.color.as_deref(), Some("#ffccff"));
         assert!(layers.iter().any(|t| t.text == "Color Overlay"));
+    }
+
+    #[test]
+    fn fixture_scaled_text() {
+        let Some(file) = fixture("psd-tools/masks.psd") else {
+            return;
+        };
+        let layers: Vec<TextLayer> = tysh_blocks(&file)
+            .into_iter()
+            .map(|b| parse_tysh(b, 32).unwrap())
+            .collect();
+        assert_eq!(layers.len(), 6);
+        // psd-tools: FontSize 14.0, transform (1.8561070831009483, 0, 0, 2,
+        // 340, 580.734375): the size on the canvas is 14 x 2.
+        let t = layers
+            .iter()
+            .find(|t| t.transform[0] == 1.8561070831009483)
+            .unwrap();
+        assert_eq!(t.text, "replaced");
+        assert_eq!(t.font.as_deref(), Some("ProximaNova-Regular"));
+        assert_eq!(t.font_size, Some(14.0));
+        assert_eq!(t.size, Some(28.0));
+        assert_eq!(t.color.as_deref(), Some("#0070bf"));
+        let sign_in = layers.iter().find(|t| t.text == "sign in").unwrap();
+        assert_eq!((sign_in.font_size, sign_in.size), (Some(16.0), Some(32.0)));
     }
 }
