@@ -76,6 +76,14 @@ pub fn parse_tysh(data: &[u8], max_depth: u32) -> Result<TextLayer> {
         // Style is best effort: unreadable EngineData leaves the text alone.
         if let Ok(engine) = engine_data::parse(raw, max_depth) {
             apply_first_style(&mut layer, &engine);
+            if layer.text.is_empty() {
+                if let Some(t) = engine
+                    .path(&["EngineDict", "Editor", "Text"])
+                    .and_then(Value::as_str)
+                {
+                    layer.text = clean_text(t);
+                }
+            }
         }
     }
 
@@ -124,17 +132,23 @@ fn read_bounds(r: &mut Reader<'_>) -> Option<[f64; 4]> {
     Some(b)
 }
 
-/// Fills font, size and colour from the first style run of the EngineData.
+/// Fills font, size and colour from the first style run of the EngineData
+/// (font index into ResourceDict/FontSet).
 fn apply_first_style(layer: &mut TextLayer, engine: &Value) {
     let style = engine
         .path(&["EngineDict", "StyleRun", "RunArray"])
         .and_then(|runs| runs.index(0))
         .and_then(|run| run.path(&["StyleSheet", "StyleSheetData"]));
-    // Properties a run does not set come from the document's default style
-    // sheet (Photoshop writes it as ResourceDict/StyleSheetSet[0]).
+    // Properties a run does not set come from the normal style sheet:
+    // ResourceDict/StyleSheetSet[TheNormalStyleSheet], the first by default.
+    let normal = engine
+        .path(&["ResourceDict", "TheNormalStyleSheet"])
+        .and_then(Value::as_f64)
+        .filter(|i| *i >= 0.0 && i.fract() == 0.0)
+        .map_or(0, |i| i as usize);
     let default_style = engine
         .path(&["ResourceDict", "StyleSheetSet"])
-        .and_then(|set| set.index(0))
+        .and_then(|set| set.index(normal))
         .and_then(|s| s.get("StyleSheetData"));
     let prop = |key: &str| {
         style
@@ -229,7 +243,8 @@ mod tests {
             b"<< /EngineDict << /StyleRun << /RunArray [ << /StyleSheet << /StyleSheetData \
               << /Font 1 /FontSize 10.0 >> >> >> << /StyleSheet << /StyleSheetData << /Font 0 >> >> >> ] >> >> \
               /ResourceDict << /FontSet [ << /Name (\xfe\xff\x00A) >> << /Name (\xfe\xff\x00B\x00C) >> ] \
-              /StyleSheetSet [ << /StyleSheetData << /FontSize 99 /FillColor << /Type 1 /Values [ 1 0 0 1 ] >> >> >> ] >> >>",
+              /TheNormalStyleSheet 1 /StyleSheetSet [ << /StyleSheetData << /FillColor << /Type 1 /Values [ 1 1 0 0 ] >> >> >> \
+              << /StyleSheetData << /FontSize 99 /FillColor << /Type 1 /Values [ 1 0 0 1 ] >> >> >> ] >> >>",
             16,
         )
         .unwrap();
