@@ -238,6 +238,10 @@ impl Accumulator {
             return;
         }
         let dxdy = (xb - xa) / (yb - ya);
+        // A vanishing rise over a long run: it covers no area worth a NaN.
+        if !dxdy.is_finite() {
+            return;
+        }
         let first = top.floor() as usize;
         let last = (bottom.ceil() as usize).min(self.h);
         for row in first..last {
@@ -746,5 +750,27 @@ mod tests {
             }
         }
         assert_eq!(disabled, 1);
+    }
+
+    #[test]
+    fn extreme_coordinates_stay_finite() {
+        // Knots at the fixed-point extremes and a near-horizontal sliver.
+        let pts = [
+            (-128.0, -128.0),
+            (127.99, 1e-7),
+            (0.5, 2e-7),
+            (-128.0, 127.99),
+        ];
+        let m = parse(&block(0, 0, &[polygon(1, &pts), square(3, 0.2, 0.8)])).unwrap();
+        let p = rasterize(&m, 30_000, 30_000, Rect::new(14_990, 14_990, 30, 30)).unwrap();
+        assert!(p
+            .data
+            .iter()
+            .all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
+        let p = rasterize(&m, 7, 3, Rect::new(-5, -5, 20, 20)).unwrap();
+        assert!(p
+            .data
+            .iter()
+            .all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
     }
 }
