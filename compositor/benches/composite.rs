@@ -5,8 +5,8 @@
 //! against psd-tools on the same files come from
 //! `scripts/bench-vs-psd-tools.py`.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use compositor::Limits;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const FILES: &[&str] = &[
     "psd-tools/masks.psd",

@@ -152,10 +152,14 @@ impl State<'_> {
             }
             _ => {}
         }
-        let Some(mut content) = self.layer_content(base, dst.rect, depth)? else {
+        let Some(Content {
+            raster: mut content,
+            shape_applied,
+        }) = self.layer_content(base, dst.rect, depth)?
+        else {
             return Ok(());
         };
-        self.apply_masks(base, &mut content);
+        self.apply_masks_to(base, &mut content, shape_applied);
         for c in clipped {
             if self.is_visible(c) {
                 self.composite_clipped(c, &mut content, depth)?;
@@ -206,7 +210,20 @@ impl State<'_> {
 
     /// The layer's own pixels over the part of `area` they cover, before
     /// masks. `None` when it has nothing to draw.
-    fn layer_content(&mut self, layer: &Layer, area: Rect, depth: u32) -> Result<Option<Raster>> {
+    fn layer_content(&mut self, layer: &Layer, area: Rect, depth: u32) -> Result<Option<Content>> {
+        // Shape and fill layers with a vector mask store Photoshop's own
+        // rendering of the shape: exact, so it is used as is, and the vector
+        // mask must not be applied a second time.
+        let stored_shape = |layer: &Layer| {
+            layer.pixels.as_ref().map(|p| Content {
+                raster: crop(p, area),
+                shape_applied: layer.vector_mask.is_some(),
+            })
+        };
+        let plain = |r: Raster| Content {
+            raster: r,
+            shape_applied: false,
+        };
         Ok(match &layer.kind {
             LayerKind::Group {
                 children,
@@ -222,35 +239,45 @@ impl State<'_> {
                     None => Raster::transparent(area),
                 };
                 self.composite_layers(children, &mut buf, depth + 1)?;
-                Some(buf)
+                Some(plain(buf))
             }
             LayerKind::Group { children, .. } => {
                 let mut buf = Raster::transparent(area);
                 self.composite_layers(children, &mut buf, depth + 1)?;
-                Some(buf)
+                Some(plain(buf))
+            }
+            LayerKind::Fill(_) if layer.pixels.is_some() && layer.vector_mask.is_some() => {
+                stored_shape(layer)
             }
             LayerKind::Fill(f) => {
                 let rect = self.ctx.canvas.intersect(&area);
                 match fill::render(f, rect, &self.ctx) {
-                    Some(r) => Some(r),
+                    Some(r) => Some(plain(r)),
                     None => {
                         self.warn(
                             layer,
                             "unsupported_fill",
                             format!("fill layer '{}' is drawn from its stored pixels", f.name()),
                         );
-                        layer.pixels.as_ref().map(|p| crop(p, area))
+                        stored_shape(layer)
                     }
                 }
             }
+            LayerKind::Shape => stored_shape(layer),
             LayerKind::Adjustment(_) => None,
-            _ => layer.pixels.as_ref().map(|p| crop(p, area)),
+            _ => layer.pixels.as_ref().map(|p| plain(crop(p, area))),
         }
-        .filter(|r| !r.rect.is_empty()))
+        .filter(|c| !c.raster.rect.is_empty()))
     }
 
     /// Multiplies content alpha by the layer's pixel and vector masks.
     fn apply_masks(&mut self, layer: &Layer, content: &mut Raster) {
+        self.apply_masks_to(layer, content, false)
+    }
+
+    /// [`Self::apply_masks`], skipping the vector mask when the content
+    /// already has it.
+    fn apply_masks_to(&mut self, layer: &Layer, content: &mut Raster, shape_applied: bool) {
         if let Some(m) = layer.mask.as_ref().filter(|m| !m.disabled) {
             if m.feather > 0.0 {
                 self.warn(
@@ -261,7 +288,11 @@ impl State<'_> {
             }
             multiply_alpha(content, &m.plane, m.density);
         }
-        if let Some(vm) = layer.vector_mask.as_ref().filter(|v| !v.disabled) {
+        if let Some(vm) = layer
+            .vector_mask
+            .as_ref()
+            .filter(|v| !v.disabled && !shape_applied)
+        {
             let canvas = self.ctx.canvas;
             match vector_mask::rasterize(vm, canvas.width(), canvas.height(), content.rect) {
                 Some(plane) => multiply_alpha(content, &plane, 1.0),
@@ -281,10 +312,14 @@ impl State<'_> {
             self.apply_adjustment(layer, adj, base);
             return Ok(());
         }
-        let Some(mut content) = self.layer_content(layer, base.rect, depth)? else {
+        let Some(Content {
+            raster: mut content,
+            shape_applied,
+        }) = self.layer_content(layer, base.rect, depth)?
+        else {
             return Ok(());
         };
-        self.apply_masks(layer, &mut content);
+        self.apply_masks_to(layer, &mut content, shape_applied);
         let saved = std::mem::replace(&mut base.alpha, vec![1.0; base.rect.area() as usize]);
         self.blend_layer(layer, &content, base);
         base.alpha = saved;
@@ -361,6 +396,13 @@ impl State<'_> {
         );
         dst.alpha = saved;
     }
+}
+
+/// A layer's pixels before masks.
+struct Content {
+    raster: Raster,
+    /// The pixels already carry the vector mask's shape.
+    shape_applied: bool,
 }
 
 /// The part of `src` inside `area` (a copy; `src` itself when inside).
