@@ -35,7 +35,7 @@ pub(crate) fn parse(icc: &[u8]) -> Option<ColorProfile> {
 /// A linear "RGB" profile whose colorants are the XYZ axes, so its device
 /// values *are* PCS XYZ (D50). It lets moxcms hand us PCS values, and take
 /// them, through its ordinary RGB entry points.
-fn xyz_identity_profile() -> ColorProfile {
+pub(crate) fn xyz_identity_profile() -> ColorProfile {
     let mut p = ColorProfile::new_srgb();
     p.red_colorant = Xyzd {
         x: 1.0,
@@ -177,12 +177,30 @@ pub(crate) fn gray_table(profile: &ColorProfile, n: usize) -> Option<Vec<[f32; 3
 pub(crate) const CMYK_GRID: usize = 17;
 
 /// Black point compensation parameter: the source black point as a
-/// fraction of the white (Y), from the relative colorimetric XYZ of full ink.
+/// fraction of the white (Y).
 ///
-/// Adobe's BPC detects the darkest neutral the device can print; we take
-/// all four inks at 100% (the darkest corner of the profile's table), force
-/// it neutral and cap it at L* 50 as Adobe's algorithm does. Destination
-/// (sRGB) black is 0, so compensation is `XYZ' = (XYZ - t*W) / (1 - t)`.
+/// Adobe's BPC takes the darkest black the device really prints: Lab black
+/// sent through the profile's perceptual output table (which honours the
+/// total ink limit, e.g. about 75/68/67/90 for SWOP) and read back with the
+/// relative colorimetric input table; the result is forced neutral and
+/// capped at L* 50. Destination (sRGB) black is 0, so compensation is
+/// `XYZ' = (XYZ - t*W) / (1 - t)`. With this, SWOP 100% K maps to L* 12.3,
+/// the #231F20 Photoshop shows for it.
+fn detect_black_point(profile: &ColorProfile, to_xyz: &F32Transform) -> Option<f32> {
+    let perceptual = TransformOptions {
+        rendering_intent: RenderingIntent::Perceptual,
+        ..TransformOptions::default()
+    };
+    let to_ink = xyz_identity_profile()
+        .create_transform_f32(Layout::Rgb, profile, Layout::Rgba, perceptual)
+        .ok()?;
+    let mut ink = [0.0f32; 4];
+    to_ink.transform(&[0.0, 0.0, 0.0], &mut ink).ok()?;
+    let mut xyz = [0.0f32; 3];
+    to_xyz.transform(&ink, &mut xyz).ok()?;
+    xyz[1].is_finite().then(|| black_point_y(xyz))
+}
+
 fn black_point_y(full_ink_xyz: [f32; 3]) -> f32 {
     let y = full_ink_xyz[1].clamp(0.0, 1.0);
     // L* 50 is Y 0.1842.
@@ -195,6 +213,8 @@ pub(crate) struct CmykTable {
     /// sRGB-encoded output per node; node index
     /// `((k * G + c) * G + m) * G + y` over *stored* values (1 = no ink).
     nodes: Vec<[f32; 3]>,
+    /// Black point compensation parameter (see [`black_point_y`]).
+    black_y: f32,
 }
 
 impl CmykTable {
@@ -233,8 +253,9 @@ impl CmykTable {
         }
         let mut xyz = vec![0.0f32; count * 3];
         t.transform(&inks, &mut xyz).ok()?;
-        // Node 0 is stored (0,0,0,0): all inks at 100%.
-        let bp = black_point_y([xyz[0], xyz[1], xyz[2]]);
+        // Fallback black: node 0 is stored (0,0,0,0), all inks at 100%.
+        let bp = detect_black_point(profile, &t)
+            .unwrap_or_else(|| black_point_y([xyz[0], xyz[1], xyz[2]]));
         let to_srgb = math::xyz_d50_to_srgb();
         let nodes = xyz
             .chunks_exact(3)
@@ -251,7 +272,7 @@ impl CmykTable {
                 ]
             })
             .collect();
-        Some(CmykTable { nodes })
+        Some(CmykTable { nodes, black_y: bp })
     }
 
     /// Interpolates the sRGB-encoded colour of stored CMYK lanes.
@@ -310,40 +331,78 @@ impl CmykTable {
     }
 }
 
-/// XYZ (D50, relative to the sRGB white after BPC as [`CmykTable`] applies
-/// it) to stored CMYK lanes through the profile's output tables.
-pub(crate) fn cmyk_from_xyz(profile: &ColorProfile, xyz: [f32; 3]) -> Option<[f32; 4]> {
-    if profile.color_space != DataColorSpace::Cmyk {
-        return None;
+/// The sRGB/XYZ to CMYK direction: the profile's output tables (relative
+/// colorimetric, BPC undone) give a starting separation with the profile's
+/// own black generation; a few Newton steps on C, M, Y (K kept) then make it
+/// reproduce the target through [`CmykTable`] exactly where the gamut
+/// allows, so colours round-trip through the forward conversion.
+pub(crate) struct CmykInverse {
+    to_cmyk: F32Transform,
+    table: CmykTable,
+}
+
+impl CmykInverse {
+    pub(crate) fn new(profile: &ColorProfile) -> Option<Self> {
+        let table = CmykTable::new(profile)?;
+        let to_cmyk = xyz_identity_profile()
+            .create_transform_f32(Layout::Rgb, profile, Layout::Rgba, options())
+            .ok()?;
+        Some(CmykInverse { to_cmyk, table })
     }
-    let fwd = profile
-        .create_transform_f32(
-            Layout::Rgba,
-            &xyz_identity_profile(),
-            Layout::Rgb,
-            options(),
-        )
-        .ok()?;
-    let mut black = [0.0f32; 3];
-    fwd.transform(&[1.0, 1.0, 1.0, 1.0], &mut black).ok()?;
-    let bp = black_point_y(black);
-    // Undo the compensation the forward direction applies.
-    let mut rel = [0.0f32; 3];
-    for i in 0..3 {
-        rel[i] = (xyz[i] * (1.0 - bp) + bp * D50[i]).clamp(0.0, 1.0);
+
+    /// XYZ (D50) to stored CMYK lanes.
+    pub(crate) fn from_xyz(&self, xyz: [f32; 3]) -> [f32; 4] {
+        let bp = self.table.black_y;
+        // Undo the compensation the forward direction applies.
+        let mut rel = [0.0f32; 3];
+        for i in 0..3 {
+            rel[i] = (xyz[i] * (1.0 - bp) + bp * D50[i]).clamp(0.0, 1.0);
+        }
+        let mut ink = [0.0f32; 4];
+        let start = match self.to_cmyk.transform(&rel, &mut ink) {
+            Ok(()) if ink.iter().all(|v| v.is_finite()) => [
+                1.0 - ink[0].clamp(0.0, 1.0),
+                1.0 - ink[1].clamp(0.0, 1.0),
+                1.0 - ink[2].clamp(0.0, 1.0),
+                1.0 - ink[3].clamp(0.0, 1.0),
+            ],
+            _ => [1.0, 1.0, 1.0, 1.0],
+        };
+        self.table.refine(math::xyz_to_srgb(xyz), start)
     }
-    let inv = xyz_identity_profile()
-        .create_transform_f32(Layout::Rgb, profile, Layout::Rgba, options())
-        .ok()?;
-    let mut ink = [0.0f32; 4];
-    inv.transform(&rel, &mut ink).ok()?;
-    if ink.iter().any(|v| !v.is_finite()) {
-        return None;
+}
+
+impl CmykTable {
+    /// Adjusts C, M, Y of `s` (stored values) so the table output matches
+    /// `target` (sRGB-encoded); K stays as the profile separated it.
+    fn refine(&self, target: [f32; 3], mut s: [f32; 4]) -> [f32; 4] {
+        const H: f32 = 1.0 / 512.0;
+        for _ in 0..8 {
+            let f = self.eval(&s);
+            let err = [target[0] - f[0], target[1] - f[1], target[2] - f[2]];
+            if err.iter().all(|e| e.abs() < 0.1 / 255.0) {
+                break;
+            }
+            // Jacobian by one-sided differences, stepping away from the
+            // nearer bound so the probe stays inside 0..1.
+            let mut j = [[0.0f32; 3]; 3];
+            for a in 0..3 {
+                let h = if s[a] > 0.5 { -H } else { H };
+                let mut p = s;
+                p[a] += h;
+                let fp = self.eval(&p);
+                for r in 0..3 {
+                    j[r][a] = (fp[r] - f[r]) / h;
+                }
+            }
+            let Some(inv) = math::invert3(&j) else { break };
+            let d = math::mul3(&inv, err);
+            for a in 0..3 {
+                if d[a].is_finite() {
+                    s[a] = (s[a] + d[a]).clamp(0.0, 1.0);
+                }
+            }
+        }
+        s
     }
-    Some([
-        1.0 - ink[0].clamp(0.0, 1.0),
-        1.0 - ink[1].clamp(0.0, 1.0),
-        1.0 - ink[2].clamp(0.0, 1.0),
-        1.0 - ink[3].clamp(0.0, 1.0),
-    ])
 }

@@ -417,14 +417,14 @@ enum FromSrgb {
     GrayTable(Vec<f32>),
     LinearGray,
     Lab(LabLanes),
-    Cmyk(ColorProfile),
+    Cmyk(Box<icc::CmykInverse>),
     CmykNaive,
 }
 
 /// Converts colours given in sRGB, XYZ or Lab to working lanes of one
 /// document (for artwork colours, descriptor colours, overlays). Build once
-/// per document: the CMYK direction builds moxcms transforms per colour, the
-/// rest is cheap.
+/// per document: for CMYK documents it samples the profile (a few
+/// milliseconds); converting a colour is then cheap.
 pub struct WorkingConverter {
     kind: FromSrgb,
     mode: ColorMode,
@@ -473,9 +473,9 @@ impl WorkingConverter {
             }
             ColorMode::Bitmap | ColorMode::Multichannel => FromSrgb::Gray,
             ColorMode::Lab => FromSrgb::Lab(LabLanes::new(info.depth)),
-            ColorMode::Cmyk => match profile {
-                Some(p) if p.color_space == moxcms::DataColorSpace::Cmyk => FromSrgb::Cmyk(p),
-                _ => FromSrgb::CmykNaive,
+            ColorMode::Cmyk => match profile.as_ref().and_then(icc::CmykInverse::new) {
+                Some(inv) => FromSrgb::Cmyk(Box::new(inv)),
+                None => FromSrgb::CmykNaive,
             },
         };
         WorkingConverter { kind, mode }
@@ -553,15 +553,7 @@ impl WorkingConverter {
                 gray(g.clamp(0.0, 1.0))
             }
             FromSrgb::Lab(lanes) => lanes.to_lanes(math::xyz_to_lab(xyz)),
-            FromSrgb::Cmyk(p) => icc::cmyk_from_xyz(p, xyz).unwrap_or_else(|| {
-                let rgb = math::xyz_to_srgb(xyz);
-                let k = rgb[0].max(rgb[1]).max(rgb[2]);
-                if k <= 0.0 {
-                    [0.0; 4]
-                } else {
-                    [rgb[0] / k, rgb[1] / k, rgb[2] / k, k]
-                }
-            }),
+            FromSrgb::Cmyk(inv) => inv.from_xyz(xyz),
         }
     }
 
@@ -602,3 +594,6 @@ impl WorkingConverter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
