@@ -40,22 +40,22 @@ fn descriptor_color_at(desc: &Descriptor, conv: &WorkingConverter, depth: u32) -
     // RGB, float form first: newer files write both, the float form is the
     // precise one.
     if let (Some(r), Some(g), Some(b)) = (f("redFloat"), f("greenFloat"), f("blueFloat")) {
-        return Some(conv.from_srgb([r, g, b]));
+        return Some(conv.srgb_to_lanes([r, g, b]));
     }
     if let (Some(r), Some(g), Some(b)) = (f("Rd  "), f("Grn "), f("Bl  ")) {
-        return Some(conv.from_srgb([r / 255.0, g / 255.0, b / 255.0]));
+        return Some(conv.srgb_to_lanes([r / 255.0, g / 255.0, b / 255.0]));
     }
     if let (Some(c), Some(m), Some(y), Some(k)) = (f("Cyn "), f("Mgnt"), f("Ylw "), f("Blck")) {
-        return Some(conv.from_cmyk_ink([c / 100.0, m / 100.0, y / 100.0, k / 100.0]));
+        return Some(conv.cmyk_ink_to_lanes([c / 100.0, m / 100.0, y / 100.0, k / 100.0]));
     }
     if let (Some(l), Some(a), Some(b)) = (f("Lmnc"), f("A   "), f("B   ")) {
-        return Some(conv.from_lab([l, a, b]));
+        return Some(conv.lab_to_lanes([l, a, b]));
     }
     if let (Some(h), Some(s), Some(b)) = (f("H   "), f("Strt"), f("Brgh")) {
-        return Some(conv.from_srgb(super::math::hsb_to_rgb(h, s / 100.0, b / 100.0)));
+        return Some(conv.srgb_to_lanes(super::math::hsb_to_rgb(h, s / 100.0, b / 100.0)));
     }
     if let Some(g) = f("Gry ") {
-        return Some(conv.from_gray(1.0 - g / 100.0));
+        return Some(conv.gray_to_lanes(1.0 - g / 100.0));
     }
     if depth >= MAX_NESTING {
         return None;

@@ -130,13 +130,12 @@ pub(crate) fn linear_rgb_matrix(profile: &ColorProfile) -> Option<[[f32; 3]; 3]>
     let m = profile.transform_matrix(&ColorProfile::new_srgb());
     let mut out = [[0.0f32; 3]; 3];
     let mut dev = 0.0f64;
-    for r in 0..3 {
-        for c in 0..3 {
-            let v = m.v[r][c];
+    for (r, (row_out, row)) in out.iter_mut().zip(&m.v).enumerate() {
+        for (c, (o, &v)) in row_out.iter_mut().zip(row).enumerate() {
             if !v.is_finite() {
                 return None;
             }
-            out[r][c] = v as f32;
+            *o = v as f32;
             dev = dev.max((v - if r == c { 1.0 } else { 0.0 }).abs());
         }
     }
@@ -212,7 +211,7 @@ fn black_point_y(full_ink_xyz: [f32; 3]) -> f32 {
 pub(crate) struct CmykTable {
     /// sRGB-encoded output per node; node index
     /// `((k * G + c) * G + m) * G + y` over *stored* values (1 = no ink).
-    nodes: Vec<[f32; 3]>,
+    nodes: Vec<[f32; 4]>,
     /// Black point compensation parameter (see [`black_point_y`]).
     black_y: f32,
 }
@@ -265,10 +264,13 @@ impl CmykTable {
                     p[i] = (v[i] - bp * D50[i]) / (1.0 - bp);
                 }
                 let l = math::mul3(&to_srgb, p);
+                // Padded to four lanes so corner loads and the blend below
+                // are whole-vector operations.
                 [
                     math::linear_to_srgb(l[0].clamp(0.0, 1.0)),
                     math::linear_to_srgb(l[1].clamp(0.0, 1.0)),
                     math::linear_to_srgb(l[2].clamp(0.0, 1.0)),
+                    0.0,
                 ]
             })
             .collect();
@@ -282,7 +284,7 @@ impl CmykTable {
         const N: f32 = (CMYK_GRID - 1) as f32;
         #[inline(always)]
         fn split(v: f32) -> (usize, f32) {
-            let x = v.max(0.0).min(1.0) * N;
+            let x = math::unit(v) * N;
             let i = (x as usize).min(CMYK_GRID - 2);
             (i, x - i as f32)
         }
@@ -312,11 +314,11 @@ impl CmykTable {
             ((fy, SY), (fm, SM), (fc, SC))
         };
         let base = ((ik * G + ic) * G + im) * G + iy;
-        let tetra = |b: usize| -> [f32; 3] {
+        let tetra = |b: usize| -> [f32; 4] {
             let n = &self.nodes;
             let (c0, c1, c2, c3) = (n[b], n[b + s1], n[b + s1 + s2], n[b + s1 + s2 + s3]);
-            let mut o = [0.0f32; 3];
-            for i in 0..3 {
+            let mut o = [0.0f32; 4];
+            for i in 0..4 {
                 o[i] = c0[i] + f1 * (c1[i] - c0[i]) + f2 * (c2[i] - c1[i]) + f3 * (c3[i] - c2[i]);
             }
             o
@@ -351,7 +353,7 @@ impl CmykInverse {
     }
 
     /// XYZ (D50) to stored CMYK lanes.
-    pub(crate) fn from_xyz(&self, xyz: [f32; 3]) -> [f32; 4] {
+    pub(crate) fn xyz_to_lanes(&self, xyz: [f32; 3]) -> [f32; 4] {
         let bp = self.table.black_y;
         // Undo the compensation the forward direction applies.
         let mut rel = [0.0f32; 3];

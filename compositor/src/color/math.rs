@@ -85,6 +85,13 @@ pub(crate) fn linear_to_srgb(v: f32) -> f32 {
     }
 }
 
+/// Clamps to 0..1, mapping NaN to 0 (`f32::clamp` would keep NaN).
+#[inline(always)]
+#[allow(clippy::manual_clamp)]
+pub(crate) fn unit(v: f32) -> f32 {
+    v.max(0.0).min(1.0)
+}
+
 /// Rounds a 0..1 value to 8 bits: nearest, clamped (NaN becomes 0).
 #[inline(always)]
 pub(crate) fn to_u8(v: f32) -> u8 {
@@ -113,9 +120,7 @@ impl SrgbEncoder {
     /// Linear (any value; clamped to 0..1) to sRGB-encoded 0..1.
     #[inline(always)]
     pub(crate) fn encode(&self, lin: f32) -> f32 {
-        // NaN fails both comparisons of clamp's contract only in debug
-        // asserts on bounds; `max/min` map it to 0.
-        let x = lin.max(0.0).min(1.0) * ENC_N as f32;
+        let x = unit(lin) * ENC_N as f32;
         let i = (x as usize).min(ENC_N - 1);
         let f = x - i as f32;
         let a = self.table[i];

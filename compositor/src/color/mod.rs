@@ -164,7 +164,7 @@ pub fn working_from_srgb8(info: &ColorInfo, rgb: [u8; 3]) -> Color {
 /// Builds the conversion each call; for many colours build a
 /// [`WorkingConverter`] once.
 pub fn working_from_rgb_f32(info: &ColorInfo, rgb: [f32; 3]) -> Color {
-    WorkingConverter::new(info).from_srgb(rgb)
+    WorkingConverter::new(info).srgb_to_lanes(rgb)
 }
 
 /// Layout of Lab lanes for a bit depth: `a* = lane * scale - offset`.
@@ -347,7 +347,7 @@ impl SrgbConverter {
             ToSrgb::GrayTable(t) => {
                 let last = t.len().saturating_sub(2);
                 for (o, c) in out.chunks_exact_mut(4).zip(color) {
-                    let x = c[0].max(0.0).min(1.0) * GRAY_STEPS as f32;
+                    let x = math::unit(c[0]) * GRAY_STEPS as f32;
                     let i = (x as usize).min(last);
                     let f = x - i as f32;
                     let (a, b) = (t[i], t[i + 1]);
@@ -379,20 +379,39 @@ impl SrgbConverter {
             }
             ToSrgb::Lab(lanes, m) => {
                 let Some(enc) = &self.enc else { return };
+                // Flat areas repeat one colour: remember the last result.
+                let mut last: Option<(Color, [u8; 3])> = None;
                 for (o, c) in out.chunks_exact_mut(4).zip(color) {
-                    let [l, a, b] = lanes.to_lab(c);
-                    let v = math::mul3(m, math::lab_to_xyz(l, a, b));
-                    o[0] = math::to_u8(enc.encode(v[0]));
-                    o[1] = math::to_u8(enc.encode(v[1]));
-                    o[2] = math::to_u8(enc.encode(v[2]));
+                    let rgb = match last {
+                        Some((k, v)) if k == *c => v,
+                        _ => {
+                            let [l, a, b] = lanes.to_lab(c);
+                            let v = math::mul3(m, math::lab_to_xyz(l, a, b));
+                            let v = [
+                                math::to_u8(enc.encode(v[0])),
+                                math::to_u8(enc.encode(v[1])),
+                                math::to_u8(enc.encode(v[2])),
+                            ];
+                            last = Some((*c, v));
+                            v
+                        }
+                    };
+                    o[..3].copy_from_slice(&rgb);
                 }
             }
             ToSrgb::Cmyk(t) => {
+                let mut last: Option<(Color, [u8; 3])> = None;
                 for (o, c) in out.chunks_exact_mut(4).zip(color) {
-                    let v = t.eval(c);
-                    o[0] = math::to_u8(v[0]);
-                    o[1] = math::to_u8(v[1]);
-                    o[2] = math::to_u8(v[2]);
+                    let rgb = match last {
+                        Some((k, v)) if k == *c => v,
+                        _ => {
+                            let v = t.eval(c);
+                            let v = [math::to_u8(v[0]), math::to_u8(v[1]), math::to_u8(v[2])];
+                            last = Some((*c, v));
+                            v
+                        }
+                    };
+                    o[..3].copy_from_slice(&rgb);
                 }
             }
             ToSrgb::CmykNaive => {
@@ -487,7 +506,7 @@ impl WorkingConverter {
     }
 
     /// sRGB-encoded colour (0..1) to working lanes.
-    pub fn from_srgb(&self, rgb: [f32; 3]) -> Color {
+    pub fn srgb_to_lanes(&self, rgb: [f32; 3]) -> Color {
         let rgb = [
             rgb[0].clamp(0.0, 1.0),
             rgb[1].clamp(0.0, 1.0),
@@ -516,16 +535,16 @@ impl WorkingConverter {
                     [rgb[0] / k, rgb[1] / k, rgb[2] / k, k]
                 }
             }
-            _ => self.from_xyz(math::srgb_to_xyz(rgb)),
+            _ => self.xyz_to_lanes(math::srgb_to_xyz(rgb)),
         }
     }
 
     /// XYZ (D50, white Y = 1) to working lanes.
-    pub fn from_xyz(&self, xyz: [f32; 3]) -> Color {
+    pub fn xyz_to_lanes(&self, xyz: [f32; 3]) -> Color {
         let gray = |g: f32| [g, g, g, 0.0];
         match &self.kind {
             FromSrgb::Rgb | FromSrgb::RgbIcc(_) | FromSrgb::CmykNaive => {
-                self.from_srgb(math::xyz_to_srgb(xyz))
+                self.srgb_to_lanes(math::xyz_to_srgb(xyz))
             }
             FromSrgb::LinearRgb(m) => {
                 let l = math::mul3(&math::xyz_d50_to_srgb(), xyz);
@@ -553,22 +572,22 @@ impl WorkingConverter {
                 gray(g.clamp(0.0, 1.0))
             }
             FromSrgb::Lab(lanes) => lanes.to_lanes(math::xyz_to_lab(xyz)),
-            FromSrgb::Cmyk(inv) => inv.from_xyz(xyz),
+            FromSrgb::Cmyk(inv) => inv.xyz_to_lanes(xyz),
         }
     }
 
     /// CIE Lab (D50) to working lanes; exact for Lab documents.
-    pub fn from_lab(&self, lab: [f32; 3]) -> Color {
+    pub fn lab_to_lanes(&self, lab: [f32; 3]) -> Color {
         match self.kind {
             FromSrgb::Lab(lanes) => lanes.to_lanes(lab),
-            _ => self.from_xyz(math::lab_to_xyz(lab[0], lab[1], lab[2])),
+            _ => self.xyz_to_lanes(math::lab_to_xyz(lab[0], lab[1], lab[2])),
         }
     }
 
     /// CMYK ink amounts (0..1, 1 = full ink) to working lanes: exact for
     /// CMYK documents; elsewhere through the naive formula (there is no CMYK
     /// profile to go through).
-    pub fn from_cmyk_ink(&self, ink: [f32; 4]) -> Color {
+    pub fn cmyk_ink_to_lanes(&self, ink: [f32; 4]) -> Color {
         let s = [
             1.0 - ink[0].clamp(0.0, 1.0),
             1.0 - ink[1].clamp(0.0, 1.0),
@@ -578,19 +597,19 @@ impl WorkingConverter {
         if self.mode == ColorMode::Cmyk {
             return s;
         }
-        self.from_srgb([s[0] * s[3], s[1] * s[3], s[2] * s[3]])
+        self.srgb_to_lanes([s[0] * s[3], s[1] * s[3], s[2] * s[3]])
     }
 
     /// Gray level (0 = black, 1 = white) to working lanes: exact for
     /// gray-like documents; elsewhere the sRGB neutral of that level.
-    pub fn from_gray(&self, g: f32) -> Color {
+    pub fn gray_to_lanes(&self, g: f32) -> Color {
         let g = g.clamp(0.0, 1.0);
         match self.mode {
             ColorMode::Grayscale
             | ColorMode::Duotone
             | ColorMode::Bitmap
             | ColorMode::Multichannel => [g, g, g, 0.0],
-            _ => self.from_srgb([g, g, g]),
+            _ => self.srgb_to_lanes([g, g, g]),
         }
     }
 }
