@@ -14,8 +14,10 @@ use crate::render::raster::Color;
 /// ink, 100 = black), `LbCl` (`Lmnc`, `A   `, `B   `) and book colours
 /// (`BkCl`), which carry their colour either nested or as Lab/CMYK/RGB keys.
 /// The component keys decide the model (the class ID only breaks ties), so
-/// unusual classes with the usual keys still work. RGB values are taken as
-/// sRGB (Photoshop's default RGB working space).
+/// unusual classes with the usual keys still work. RGB and HSB values are
+/// the document's own RGB in RGB documents and sRGB (Photoshop's default
+/// RGB working space) elsewhere; see
+/// [`WorkingConverter::document_rgb_to_lanes`].
 ///
 /// Builds a [`WorkingConverter`] per call; use [`descriptor_color_with`] to
 /// reuse one.
@@ -40,10 +42,10 @@ fn descriptor_color_at(desc: &Descriptor, conv: &WorkingConverter, depth: u32) -
     // RGB, float form first: newer files write both, the float form is the
     // precise one.
     if let (Some(r), Some(g), Some(b)) = (f("redFloat"), f("greenFloat"), f("blueFloat")) {
-        return Some(conv.srgb_to_lanes([r, g, b]));
+        return Some(conv.document_rgb_to_lanes([r, g, b]));
     }
     if let (Some(r), Some(g), Some(b)) = (f("Rd  "), f("Grn "), f("Bl  ")) {
-        return Some(conv.srgb_to_lanes([r / 255.0, g / 255.0, b / 255.0]));
+        return Some(conv.document_rgb_to_lanes([r / 255.0, g / 255.0, b / 255.0]));
     }
     if let (Some(c), Some(m), Some(y), Some(k)) = (f("Cyn "), f("Mgnt"), f("Ylw "), f("Blck")) {
         return Some(conv.cmyk_ink_to_lanes([c / 100.0, m / 100.0, y / 100.0, k / 100.0]));
@@ -52,7 +54,8 @@ fn descriptor_color_at(desc: &Descriptor, conv: &WorkingConverter, depth: u32) -
         return Some(conv.lab_to_lanes([l, a, b]));
     }
     if let (Some(h), Some(s), Some(b)) = (f("H   "), f("Strt"), f("Brgh")) {
-        return Some(conv.srgb_to_lanes(super::math::hsb_to_rgb(h, s / 100.0, b / 100.0)));
+        let rgb = super::math::hsb_to_rgb(h, s / 100.0, b / 100.0);
+        return Some(conv.document_rgb_to_lanes(rgb));
     }
     if let Some(g) = f("Gry ") {
         return Some(conv.gray_to_lanes(1.0 - g / 100.0));

@@ -16,24 +16,32 @@
 //!   profile (Photoshop embeds "Dot Gain 20%" or "Gray Gamma 2.2") its tone
 //!   curve is honoured. Without one, gray is taken as sRGB-encoded, as
 //!   psd-tools does (it shows gray as PIL "L" unconverted). Photoshop itself
-//!   would assume its gray working space, by default "Dot Gain 20%", which is
-//!   darker in the midtones; we do not ship that profile, and files saved by
-//!   Photoshop normally embed their profile anyway. Duotone inks are not
+//!   would assume its gray working space, by default "Dot Gain 20%", which
+//!   shows midtones lighter (stored 50% gray displays as sRGB 149, not 128);
+//!   we do not ship that profile, and files saved by Photoshop normally
+//!   embed their profile anyway. Duotone inks are not
 //!   simulated (the duotone curves in the colour-mode data are ignored); the
 //!   first channel shows as gray. Multichannel shows its first channel as
 //!   gray.
 //! * **CMYK** with a profile: relative colorimetric with black point
-//!   compensation, Photoshop's default conversion and display intent (see
-//!   [`icc`]). Without a profile: the naive `R = (1-C)(1-K)` per channel on
+//!   compensation, Photoshop's default conversion and display intent. The
+//!   profile is sampled once per converter into a 17^4 table (moxcms gives
+//!   PCS values; BPC with Adobe's black point detection and the XYZ to sRGB
+//!   step are ours) and pixels are interpolated (tetrahedral in C, M, Y,
+//!   linear in K). With U.S. Web Coated (SWOP) v2 this reproduces
+//!   Photoshop's well-known sRGB values of the process inks within 1/255:
+//!   cyan #00AEEF, magenta #EC008C, yellow #FFF200, black #231F20.
+//!   Without a profile: the naive `R = (1-C)(1-K)` per channel on
 //!   ink values, i.e. `c' * k'` on stored values, the formula psd-tools and
 //!   most readers use; Photoshop would use its CMYK working space (U.S. Web
 //!   Coated SWOP v2), which we cannot ship.
 //! * **Lab** (D50, Photoshop's Lab) converts to sRGB through XYZ with the
 //!   ICC sRGB colorants (Bradford D50), i.e. what an ICC relative
-//!   colorimetric conversion to sRGB gives. 8-bit: `L = v*100/255`... as
-//!   lanes, `L* = lane*100`, `a* = lane*255 - 128`. 16-bit: Photoshop writes
-//!   its 0..32768 internal range scaled to 0..65535, neutral a/b at 32768,
-//!   so `a* = (lane*65535 - 32768)/256`.
+//!   colorimetric conversion to sRGB gives. Lanes hold the stored values
+//!   scaled to 0..1, so `L* = lane * 100` at every depth. 8-bit a*/b* are
+//!   stored with 128 = 0, giving `a* = lane * 255 - 128`; 16-bit files hold
+//!   Photoshop's internal 0..32768 range scaled to 0..65535 with neutral at
+//!   32768, giving `a* = (lane * 65535 - 32768) / 256`.
 //! * **32-bit** documents hold linear light (Photoshop embeds e.g. "sRGB
 //!   IEC61966-2.1 (Linear RGB Profile)"). We map the profile's primaries to
 //!   sRGB and apply the sRGB curve, which is what Photoshop's 32 to 8-bit
@@ -61,13 +69,21 @@ pub use descriptor::{descriptor_color, descriptor_color_with};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ColorMode {
+    /// 1-bit black and white (mode 0).
     Bitmap,
+    /// One gray channel (mode 1).
     Grayscale,
+    /// Palette indices (mode 2); expanded to RGB when read.
     Indexed,
+    /// Red, green, blue (mode 3).
     Rgb,
+    /// Cyan, magenta, yellow, black, stored inverted (mode 4).
     Cmyk,
+    /// Independent ink channels (mode 7); shown as the first channel.
     Multichannel,
+    /// One gray channel printed with up to four inks (mode 8).
     Duotone,
+    /// CIE L*a*b* (mode 9).
     Lab,
 }
 
@@ -221,11 +237,11 @@ enum ToSrgb {
     /// Lane 0 through a gray profile's table (`GRAY_STEPS + 1` entries).
     GrayTable(Vec<[f32; 3]>),
     /// Linear RGB (32-bit), optionally from other primaries.
-    LinearRgb(Option<[[f32; 3]; 3]>),
+    LinearRgb(Option<[[f32; 3]; 3]>, SrgbEncoder),
     /// Linear gray (32-bit).
-    LinearGray,
-    /// CIE Lab lanes.
-    Lab(LabLanes, [[f32; 3]; 3]),
+    LinearGray(SrgbEncoder),
+    /// CIE Lab lanes; the matrix takes XYZ (D50) to linear sRGB.
+    Lab(LabLanes, [[f32; 3]; 3], SrgbEncoder),
     /// CMYK through the embedded profile.
     Cmyk(icc::CmykTable),
     /// CMYK without a profile.
@@ -235,7 +251,6 @@ enum ToSrgb {
 /// A working-space to sRGB RGBA8 conversion, built once per document.
 pub struct SrgbConverter {
     path: ToSrgb,
-    enc: Option<SrgbEncoder>,
 }
 
 impl SrgbConverter {
@@ -246,9 +261,10 @@ impl SrgbConverter {
         let mode = info.mode.unwrap_or(ColorMode::Rgb);
         let linear = info.depth == 32;
         let path = match mode {
-            ColorMode::Rgb | ColorMode::Indexed if linear => {
-                ToSrgb::LinearRgb(profile.as_ref().and_then(icc::linear_rgb_matrix))
-            }
+            ColorMode::Rgb | ColorMode::Indexed if linear => ToSrgb::LinearRgb(
+                profile.as_ref().and_then(icc::linear_rgb_matrix),
+                SrgbEncoder::new(),
+            ),
             ColorMode::Rgb | ColorMode::Indexed => {
                 match profile.as_ref().and_then(icc::rgb_transform) {
                     Some(t) => ToSrgb::RgbIcc(t),
@@ -256,7 +272,7 @@ impl SrgbConverter {
                 }
             }
             ColorMode::Grayscale | ColorMode::Duotone | ColorMode::Bitmap if linear => {
-                ToSrgb::LinearGray
+                ToSrgb::LinearGray(SrgbEncoder::new())
             }
             ColorMode::Grayscale | ColorMode::Duotone => {
                 match profile
@@ -268,17 +284,17 @@ impl SrgbConverter {
                 }
             }
             ColorMode::Bitmap | ColorMode::Multichannel => ToSrgb::Gray,
-            ColorMode::Lab => ToSrgb::Lab(LabLanes::new(info.depth), math::xyz_d50_to_srgb()),
+            ColorMode::Lab => ToSrgb::Lab(
+                LabLanes::new(info.depth),
+                math::xyz_d50_to_srgb(),
+                SrgbEncoder::new(),
+            ),
             ColorMode::Cmyk => match profile.as_ref().and_then(icc::CmykTable::new) {
                 Some(t) => ToSrgb::Cmyk(t),
                 None => ToSrgb::CmykNaive,
             },
         };
-        let enc = match path {
-            ToSrgb::LinearRgb(_) | ToSrgb::LinearGray | ToSrgb::Lab(..) => Some(SrgbEncoder::new()),
-            _ => None,
-        };
-        SrgbConverter { path, enc }
+        SrgbConverter { path }
     }
 
     /// True when RGB lanes pass through unchanged (sRGB document).
@@ -356,8 +372,7 @@ impl SrgbConverter {
                     o[2] = math::to_u8(a[2] + (b[2] - a[2]) * f);
                 }
             }
-            ToSrgb::LinearRgb(m) => {
-                let Some(enc) = &self.enc else { return };
+            ToSrgb::LinearRgb(m, enc) => {
                 for (o, c) in out.chunks_exact_mut(4).zip(color) {
                     let v = match m {
                         Some(m) => math::mul3(m, [c[0], c[1], c[2]]),
@@ -368,8 +383,7 @@ impl SrgbConverter {
                     o[2] = math::to_u8(enc.encode(v[2]));
                 }
             }
-            ToSrgb::LinearGray => {
-                let Some(enc) = &self.enc else { return };
+            ToSrgb::LinearGray(enc) => {
                 for (o, c) in out.chunks_exact_mut(4).zip(color) {
                     let g = math::to_u8(enc.encode(c[0]));
                     o[0] = g;
@@ -377,8 +391,7 @@ impl SrgbConverter {
                     o[2] = g;
                 }
             }
-            ToSrgb::Lab(lanes, m) => {
-                let Some(enc) = &self.enc else { return };
+            ToSrgb::Lab(lanes, m, enc) => {
                 // Flat areas repeat one colour: remember the last result.
                 let mut last: Option<(Color, [u8; 3])> = None;
                 for (o, c) in out.chunks_exact_mut(4).zip(color) {
@@ -536,6 +549,24 @@ impl WorkingConverter {
                 }
             }
             _ => self.xyz_to_lanes(math::srgb_to_xyz(rgb)),
+        }
+    }
+
+    /// An RGB colour as Photoshop stores it in a document's descriptors
+    /// (fill layers, effects) to working lanes. In an RGB document those
+    /// values are the document's own RGB (what the colour picker shows and
+    /// what lands in the pixels), so they pass through even when the
+    /// profile is not sRGB; in other modes they are taken as sRGB (the
+    /// default RGB working space) and converted.
+    pub fn document_rgb_to_lanes(&self, rgb: [f32; 3]) -> Color {
+        match self.kind {
+            FromSrgb::Rgb | FromSrgb::RgbIcc(_) => [
+                math::unit(rgb[0]),
+                math::unit(rgb[1]),
+                math::unit(rgb[2]),
+                0.0,
+            ],
+            _ => self.srgb_to_lanes(rgb),
         }
     }
 

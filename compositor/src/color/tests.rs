@@ -471,6 +471,30 @@ fn descriptor_rgb_into_cmyk_profile_document() {
 }
 
 #[test]
+fn descriptor_rgb_in_adobe_rgb_document_is_document_rgb() {
+    let adobe = moxcms::ColorProfile::new_adobe_rgb().encode().unwrap();
+    let i = info(ColorMode::Rgb, 8, Some(adobe));
+    let c = desc(
+        "RGBC",
+        &[("Rd  ", d(0.0)), ("Grn ", d(255.0)), ("Bl  ", d(0.0))],
+    );
+    assert_eq!(descriptor_color(&c, &i), Some([0.0, 1.0, 0.0, 0.0]));
+}
+
+#[test]
+fn cmyk_japan_color_16bit_profile() {
+    let Some(icc) = fixture_profile("../../shared/fixtures/psd/oov-psd/cmyk16bit.psd") else {
+        return;
+    };
+    let i = info(ColorMode::Cmyk, 16, Some(icc));
+    assert!(close(px(&i, [1.0, 1.0, 1.0, 1.0]), [255, 255, 255], 1));
+    assert!(close(px(&i, [0.0, 0.0, 0.0, 0.0]), [0, 0, 0], 4));
+    // Process cyan is a light blue with no red.
+    let c = px(&i, [0.0, 1.0, 1.0, 1.0]);
+    assert!(c[0] < 20 && c[1] > 140 && c[2] > 210, "{c:?}");
+}
+
+#[test]
 fn resource_finder_finds_profile() {
     if let Some(icc) = fixture_profile("../../shared/fixtures/psd/PhotoshopAPI/CMYK_8.psd") {
         assert_eq!(&icc[36..40], b"acsp");
