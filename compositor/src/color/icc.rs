@@ -64,8 +64,11 @@ pub(crate) fn xyz_identity_profile() -> ColorProfile {
 /// all but name (then the caller passes values through untouched).
 ///
 /// "sRGB-like" is decided by behaviour, not by the description: if the
-/// transform moves no colour of a 17-step grid by more than 0.25/255, it is
-/// treated as identity, which covers the many renamed copies of sRGB.
+/// transform moves no colour of a 17-step grid by more than 1/255, it is
+/// treated as identity. That covers the many renamed copies of sRGB and
+/// Photoshop's own "sRGB IEC61966-2.1" (whose sampled curve and rounded
+/// colorants differ from the exact definition by up to 0.6/255 here), which
+/// Photoshop itself treats as plain sRGB.
 pub(crate) fn rgb_transform(profile: &ColorProfile) -> Option<F32Transform> {
     if profile.color_space != DataColorSpace::Rgb {
         return None;
@@ -98,7 +101,7 @@ pub(crate) fn rgb_transform(profile: &ColorProfile) -> Option<F32Transform> {
         .zip(&dst)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    if max_dev <= 0.25 / 255.0 {
+    if max_dev <= 1.0 / 255.0 {
         None
     } else {
         Some(t)

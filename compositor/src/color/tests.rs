@@ -97,6 +97,16 @@ fn srgb_profile_counts_as_identity() {
 }
 
 #[test]
+fn photoshop_srgb_profile_is_identity() {
+    // The 3144-byte "sRGB IEC61966-2.1" profile Photoshop embeds (with a
+    // sampled TRC) must take the exact pass-through path.
+    if let Some(icc) = fixture_profile("../../shared/fixtures/psd/ag-psd/indexed.psd") {
+        assert_eq!(icc.len(), 3144);
+        assert!(SrgbConverter::new(&info(ColorMode::Rgb, 8, Some(icc))).is_identity());
+    }
+}
+
+#[test]
 fn adobe_rgb_is_converted() {
     let adobe = moxcms::ColorProfile::new_adobe_rgb().encode().unwrap();
     let i = info(ColorMode::Rgb, 8, Some(adobe));
