@@ -214,9 +214,9 @@ impl LabLanes {
     }
     fn to_lanes(self, lab: [f32; 3]) -> Color {
         [
-            (lab[0] / 100.0).clamp(0.0, 1.0),
-            ((lab[1] + self.offset) / self.scale).clamp(0.0, 1.0),
-            ((lab[2] + self.offset) / self.scale).clamp(0.0, 1.0),
+            math::unit(lab[0] / 100.0),
+            math::unit((lab[1] + self.offset) / self.scale),
+            math::unit((lab[2] + self.offset) / self.scale),
             0.0,
         ]
     }
@@ -342,9 +342,9 @@ impl SrgbConverter {
                 for (cs, os) in color.chunks(BATCH).zip(out.chunks_mut(BATCH * 4)) {
                     let b = &mut buf[..cs.len() * 3];
                     for (d, c) in b.chunks_exact_mut(3).zip(cs) {
-                        d[0] = c[0].clamp(0.0, 1.0);
-                        d[1] = c[1].clamp(0.0, 1.0);
-                        d[2] = c[2].clamp(0.0, 1.0);
+                        d[0] = math::unit(c[0]);
+                        d[1] = math::unit(c[1]);
+                        d[2] = math::unit(c[2]);
                     }
                     if !icc::run_rgb(t, b) {
                         // A transform that fails on valid input would be a
@@ -520,22 +520,13 @@ impl WorkingConverter {
 
     /// sRGB-encoded colour (0..1) to working lanes.
     pub fn srgb_to_lanes(&self, rgb: [f32; 3]) -> Color {
-        let rgb = [
-            rgb[0].clamp(0.0, 1.0),
-            rgb[1].clamp(0.0, 1.0),
-            rgb[2].clamp(0.0, 1.0),
-        ];
+        let rgb = [math::unit(rgb[0]), math::unit(rgb[1]), math::unit(rgb[2])];
         match &self.kind {
             FromSrgb::Rgb => [rgb[0], rgb[1], rgb[2], 0.0],
             FromSrgb::RgbIcc(t) => {
                 let mut o = [0.0f32; 3];
                 match t.transform(&rgb, &mut o) {
-                    Ok(()) => [
-                        o[0].clamp(0.0, 1.0),
-                        o[1].clamp(0.0, 1.0),
-                        o[2].clamp(0.0, 1.0),
-                        0.0,
-                    ],
+                    Ok(()) => [math::unit(o[0]), math::unit(o[1]), math::unit(o[2]), 0.0],
                     Err(_) => [rgb[0], rgb[1], rgb[2], 0.0],
                 }
             }
@@ -585,10 +576,10 @@ impl WorkingConverter {
                 };
                 [l[0].max(0.0), l[1].max(0.0), l[2].max(0.0), 0.0]
             }
-            FromSrgb::Gray => gray(math::linear_to_srgb(xyz[1].clamp(0.0, 1.0))),
+            FromSrgb::Gray => gray(math::linear_to_srgb(math::unit(xyz[1]))),
             FromSrgb::LinearGray => gray(xyz[1].max(0.0)),
             FromSrgb::GrayTable(t) => {
-                let target = math::linear_to_srgb(xyz[1].clamp(0.0, 1.0));
+                let target = math::linear_to_srgb(math::unit(xyz[1]));
                 // The table rises with gray; find the bracketing step.
                 let i = t.partition_point(|&v| v < target);
                 let g = if i == 0 {
@@ -620,10 +611,10 @@ impl WorkingConverter {
     /// profile to go through).
     pub fn cmyk_ink_to_lanes(&self, ink: [f32; 4]) -> Color {
         let s = [
-            1.0 - ink[0].clamp(0.0, 1.0),
-            1.0 - ink[1].clamp(0.0, 1.0),
-            1.0 - ink[2].clamp(0.0, 1.0),
-            1.0 - ink[3].clamp(0.0, 1.0),
+            1.0 - math::unit(ink[0]),
+            1.0 - math::unit(ink[1]),
+            1.0 - math::unit(ink[2]),
+            1.0 - math::unit(ink[3]),
         ];
         if self.mode == ColorMode::Cmyk {
             return s;
@@ -634,7 +625,7 @@ impl WorkingConverter {
     /// Gray level (0 = black, 1 = white) to working lanes: exact for
     /// gray-like documents; elsewhere the sRGB neutral of that level.
     pub fn gray_to_lanes(&self, g: f32) -> Color {
-        let g = g.clamp(0.0, 1.0);
+        let g = math::unit(g);
         match self.mode {
             ColorMode::Grayscale
             | ColorMode::Duotone

@@ -308,6 +308,28 @@ fn cmyk_table_is_smooth_between_nodes() {
 }
 
 #[test]
+fn non_finite_inputs_stay_finite() {
+    let adobe = moxcms::ColorProfile::new_adobe_rgb().encode().unwrap();
+    for i in [
+        info(ColorMode::Rgb, 8, Some(adobe)),
+        info(ColorMode::Lab, 8, None),
+        info(ColorMode::Cmyk, 8, None),
+        info(ColorMode::Grayscale, 8, None),
+    ] {
+        let w = WorkingConverter::new(&i);
+        for v in [
+            w.srgb_to_lanes([f32::NAN, 0.5, 2.0]),
+            w.lab_to_lanes([f32::NAN, f32::INFINITY, -1e30]),
+            w.cmyk_ink_to_lanes([f32::NAN; 4]),
+            w.gray_to_lanes(f32::NAN),
+        ] {
+            assert!(v.iter().all(|x| x.is_finite()), "{:?}: {v:?}", i.mode);
+        }
+        let _ = px(&i, [f32::NAN, f32::INFINITY, -1.0, 0.5]);
+    }
+}
+
+#[test]
 fn palette_parse() {
     let mut data = vec![0u8; 768];
     data[5] = 10;
