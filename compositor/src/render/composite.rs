@@ -15,7 +15,7 @@
 
 use crate::doc::{Document, Layer, LayerKind, Warning};
 use crate::error::{Error, Result};
-use crate::render::blend::BlendMode;
+use crate::render::blend::{self, BlendMode};
 use crate::render::effects::{self, LayerBlend};
 use crate::render::raster::{Plane, Raster, Rect};
 use crate::render::{adjust, fill, vector_mask, Context};
@@ -65,7 +65,7 @@ pub fn composite_document(
             raster = m.clone();
         }
     } else {
-        state.composite_layers(&doc.layers, &mut raster, 0)?;
+        state.composite_layers(&doc.layers, &mut raster, 0, &KoBase::Transparent)?;
     }
     Ok(Composite {
         raster,
@@ -98,7 +98,15 @@ impl State<'_> {
         layer.visible && !self.opts.hidden.contains(&layer.uuid)
     }
 
-    fn composite_layers(&mut self, layers: &[Layer], dst: &mut Raster, depth: u32) -> Result<()> {
+    /// Composites a group's layers into `dst`. `ko` is what knockout layers
+    /// in this group knock out to: the group's initial backdrop.
+    fn composite_layers(
+        &mut self,
+        layers: &[Layer],
+        dst: &mut Raster,
+        depth: u32,
+        ko: &KoBase,
+    ) -> Result<()> {
         Error::check_limit(
             "group nesting depth",
             depth as u64,
@@ -115,7 +123,7 @@ impl State<'_> {
                 j += 1;
             }
             if self.is_visible(base) {
-                self.composite_clipping_group(base, &layers[i + 1..j], dst, depth)?;
+                self.composite_clipping_group(base, &layers[i + 1..j], dst, depth, ko)?;
             }
             i = j;
         }
@@ -129,6 +137,7 @@ impl State<'_> {
         clipped: &[Layer],
         dst: &mut Raster,
         depth: u32,
+        ko: &KoBase,
     ) -> Result<()> {
         match &base.kind {
             LayerKind::Adjustment(adj) => {
@@ -145,7 +154,7 @@ impl State<'_> {
                 // result; rare, drawn unclipped.
                 for c in clipped {
                     if self.is_visible(c) {
-                        self.composite_clipping_group(c, &[], dst, depth)?;
+                        self.composite_clipping_group(c, &[], dst, depth, ko)?;
                     }
                 }
                 return Ok(());
@@ -165,27 +174,78 @@ impl State<'_> {
                 self.composite_clipped(c, &mut content, depth)?;
             }
         }
-        self.blend_layer(base, &content, dst);
+        self.blend_layer(base, &content, dst, Some(ko));
         Ok(())
     }
 
     /// Blends a finished layer (content with masks applied) with its mode,
     /// opacity, fill opacity, blend-if and effects.
-    fn blend_layer(&mut self, layer: &Layer, content: &Raster, dst: &mut Raster) {
-        if layer.advanced.knockout != 0 {
-            self.warn(
-                layer,
-                "unsupported_knockout",
-                "knockout is not rendered".into(),
-            );
+    fn blend_layer(
+        &mut self,
+        layer: &Layer,
+        content: &Raster,
+        dst: &mut Raster,
+        ko: Option<&KoBase>,
+    ) {
+        let masked;
+        let content = match &layer.blend_if {
+            Some(bi) => {
+                let mut c = content.clone();
+                apply_blend_if(bi, &mut c, dst, gray_method(self.ctx.info));
+                masked = c;
+                &masked
+            }
+            None => content,
+        };
+        match ko {
+            Some(ko) if layer.advanced.knockout != 0 => {
+                self.blend_knockout(layer, content, dst, ko)
+            }
+            _ => self.blend_onto(layer, content, dst),
         }
-        if layer.blend_if.is_some() {
-            self.warn(
-                layer,
-                "unsupported_blend_if",
-                "blend-if ranges are not rendered".into(),
-            );
+    }
+
+    /// Knockout: the layer is composited onto the group's initial backdrop
+    /// instead of what lies under it, and that result replaces the backdrop
+    /// in proportion to the layer's shape (alpha times opacity). At fill 0
+    /// this punches a hole through to the initial backdrop.
+    fn blend_knockout(&mut self, layer: &Layer, content: &Raster, dst: &mut Raster, ko: &KoBase) {
+        let r = content.rect.intersect(&dst.rect);
+        if r.is_empty() {
+            return;
         }
+        let mut through = match ko {
+            KoBase::Transparent => Raster::transparent(r),
+            KoBase::Snapshot(s) => crop(s, r),
+        };
+        let opaque = Layer {
+            opacity: 1.0,
+            ..layer.clone()
+        };
+        self.blend_onto(&opaque, content, &mut through);
+        for y in r.top..r.bottom {
+            let (kc, ka) = through.span(y, r.left, r.right);
+            let (_, sa) = content.span(y, r.left, r.right);
+            let (dc, da) = dst.span_mut(y, r.left, r.right);
+            for i in 0..dc.len() {
+                let k = sa[i] * layer.opacity;
+                if k <= 0.0 {
+                    continue;
+                }
+                let (a0, a1) = (da[i], ka[i]);
+                let a = a0 + (a1 - a0) * k;
+                if a > 0.0 {
+                    for l in 0..4 {
+                        dc[i][l] = (dc[i][l] * a0 * (1.0 - k) + kc[i][l] * a1 * k) / a;
+                    }
+                }
+                da[i] = a;
+            }
+        }
+    }
+
+    /// Blends with the layer's mode, opacity, fill and effects.
+    fn blend_onto(&mut self, layer: &Layer, content: &Raster, dst: &mut Raster) {
         let blend = LayerBlend {
             mode: layer.blend_mode,
             opacity: layer.opacity,
@@ -238,12 +298,16 @@ impl State<'_> {
                     Some(bg) => Raster::filled(area, bg, 1.0),
                     None => Raster::transparent(area),
                 };
-                self.composite_layers(children, &mut buf, depth + 1)?;
+                let base = match ab.background {
+                    Some(_) => KoBase::Snapshot(buf.clone()),
+                    None => KoBase::Transparent,
+                };
+                self.composite_layers(children, &mut buf, depth + 1, &base)?;
                 Some(plain(buf))
             }
             LayerKind::Group { children, .. } => {
                 let mut buf = Raster::transparent(area);
-                self.composite_layers(children, &mut buf, depth + 1)?;
+                self.composite_layers(children, &mut buf, depth + 1, &KoBase::Transparent)?;
                 Some(plain(buf))
             }
             LayerKind::Fill(_) if layer.pixels.is_some() && layer.vector_mask.is_some() => {
@@ -321,7 +385,7 @@ impl State<'_> {
         };
         self.apply_masks_to(layer, &mut content, shape_applied);
         let saved = std::mem::replace(&mut base.alpha, vec![1.0; base.rect.area() as usize]);
-        self.blend_layer(layer, &content, base);
+        self.blend_layer(layer, &content, base, None);
         base.alpha = saved;
         Ok(())
     }
@@ -343,11 +407,18 @@ impl State<'_> {
                 "effects on pass-through groups are not rendered".into(),
             );
         }
+        // Knockout inside a pass-through group reaches the backdrop the
+        // group started from.
+        let ko = if children.iter().any(|c| c.advanced.knockout != 0) {
+            KoBase::Snapshot(dst.clone())
+        } else {
+            KoBase::Transparent
+        };
         if !fades {
-            return self.composite_layers(children, dst, depth + 1);
+            return self.composite_layers(children, dst, depth + 1, &ko);
         }
         let before = dst.clone();
-        self.composite_layers(children, dst, depth + 1)?;
+        self.composite_layers(children, dst, depth + 1, &ko)?;
         // Coverage of the group: opacity times masks, as a plane over dst.
         let mut cov = Raster::filled(dst.rect, [0.0; 4], group.opacity);
         self.apply_masks(group, &mut cov);
@@ -395,6 +466,47 @@ impl State<'_> {
             layer.fill_opacity,
         );
         dst.alpha = saved;
+    }
+}
+
+/// What knockout layers of a group knock out to.
+enum KoBase {
+    /// An isolated group's empty start.
+    Transparent,
+    /// The backdrop a pass-through group (or an artboard) started from.
+    Snapshot(Raster),
+}
+
+/// How blend-if computes a pixel's gray in the document's working space.
+fn gray_method(info: &crate::color::ColorInfo) -> blend::GrayMethod {
+    use crate::color::ColorMode;
+    match info.mode {
+        Some(ColorMode::Rgb | ColorMode::Indexed) => blend::GrayMethod::RGB,
+        Some(ColorMode::Cmyk) => blend::GrayMethod::CmykInverted,
+        _ => blend::GrayMethod::Lane0,
+    }
+}
+
+/// Multiplies content alpha by the blend-if coverage against the backdrop.
+fn apply_blend_if(
+    bi: &crate::doc::BlendIf,
+    content: &mut Raster,
+    dst: &Raster,
+    gray: blend::GrayMethod,
+) {
+    let r = content.rect.intersect(&dst.rect);
+    let w = content.rect.width() as usize;
+    for y in r.top..r.bottom {
+        let (dc, _) = dst.span(y, r.left, r.right);
+        let start = (y - content.rect.top) as usize * w + (r.left - content.rect.left) as usize;
+        let end = start + r.width() as usize;
+        blend::blend_if_span(
+            bi,
+            &content.color[start..end],
+            dc,
+            gray,
+            &mut content.alpha[start..end],
+        );
     }
 }
 
