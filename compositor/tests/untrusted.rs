@@ -266,3 +266,24 @@ fn deep_group_nesting_is_refused() {
     let doc = compositor::open(&with_layers(header(8, 8, 3, 8, 3), &li), &roomy).unwrap();
     assert_eq!(doc.walk().len(), depth * 2 / 2 + 1);
 }
+
+/// Inputs the fuzzer once crashed on (`tests/fuzz-regressions/`), replayed
+/// with the fuzz target's limits.
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let limits = Limits {
+        max_canvas_pixels: 1 << 20,
+        max_layer_pixels: 1 << 20,
+        max_decoded_bytes: 64 << 20,
+        max_layers: 256,
+        ..Limits::default()
+    };
+    let mut n = 0;
+    for entry in std::fs::read_dir("tests/fuzz-regressions").expect("regressions folder").flatten() {
+        let bytes = std::fs::read(entry.path()).expect("readable");
+        let _ = exercise(&bytes, &limits);
+        let _ = exercise(&bytes, &Limits::default());
+        n += 1;
+    }
+    assert!(n > 0, "no regression inputs found");
+}

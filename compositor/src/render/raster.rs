@@ -51,13 +51,16 @@ impl Rect {
     pub fn area(&self) -> u64 {
         self.width() as u64 * self.height() as u64
     }
-    /// Intersection (may be empty).
+    /// Intersection; an empty result has `right == left` or
+    /// `bottom == top`, never inverted edges, so loops over it do nothing.
     pub fn intersect(&self, o: &Rect) -> Rect {
+        let left = self.left.max(o.left);
+        let top = self.top.max(o.top);
         Rect {
-            left: self.left.max(o.left),
-            top: self.top.max(o.top),
-            right: self.right.min(o.right),
-            bottom: self.bottom.min(o.bottom),
+            left,
+            top,
+            right: self.right.min(o.right).max(left),
+            bottom: self.bottom.min(o.bottom).max(top),
         }
     }
     /// Smallest rectangle holding both (an empty side is ignored).
@@ -179,5 +182,20 @@ impl Plane {
             return self.outside;
         }
         self.data[(y - r.top) as usize * r.width() as usize + (x - r.left) as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disjoint_intersection_is_empty_not_inverted() {
+        let a = Rect::new(0, 0, 10, 10);
+        let b = Rect::new(20, 30, 5, 5);
+        let i = a.intersect(&b);
+        assert!(i.is_empty());
+        assert!(i.right >= i.left && i.bottom >= i.top);
+        assert_eq!(a.intersect(&Rect::new(5, 5, 10, 10)), Rect::new(5, 5, 5, 5));
     }
 }
