@@ -279,7 +279,10 @@ fn fuzz_regressions_stay_fixed() {
         ..Limits::default()
     };
     let mut n = 0;
-    for entry in std::fs::read_dir("tests/fuzz-regressions").expect("regressions folder").flatten() {
+    for entry in std::fs::read_dir("tests/fuzz-regressions")
+        .expect("regressions folder")
+        .flatten()
+    {
         let bytes = std::fs::read(entry.path()).expect("readable");
         let _ = exercise(&bytes, &limits);
         let _ = exercise(&bytes, &Limits::default());

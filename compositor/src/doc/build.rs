@@ -50,7 +50,7 @@ pub fn build(bytes: &[u8], file: PsdFile<'_>, limits: &Limits) -> Result<Documen
         }
     }
     let mut linked = Vec::new();
-    for key in [b"lnk2", b"lnkD", b"lnk3"] {
+    for key in [b"lnk2", b"lnkD", b"lnk3", b"lnkE"] {
         for data in file.blocks(key) {
             match smart_object::parse_linked_files(data, limits) {
                 Ok(l) => linked.extend(l),

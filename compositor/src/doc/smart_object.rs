@@ -19,6 +19,8 @@ pub struct Warp {
     pub style: String,
     /// Warp value (bend) for named styles.
     pub value: f64,
+    /// `warpValues` of newer files (named styles), as stored.
+    pub values: Vec<f64>,
     /// Columns and rows of control points (4 x 4 for a simple warp, 4+3n for custom grids).
     pub grid: (u32, u32),
     /// Control points, row-major, in the contents' bounds space.
@@ -203,7 +205,9 @@ pub fn parse_placed(
         let size = d
             .desc("Sz  ")
             .and_then(|s| Some((s.f64("Wdth")?, s.f64("Hght")?)));
-        let warp = d.desc("warp").cloned();
+        // Quilt warps keep their mesh in `quiltWarp`; `warp` then holds the
+        // plain envelope.
+        let warp = d.desc("quiltWarp").or_else(|| d.desc("warp")).cloned();
         (id, quad, non_affine, size, warp)
     };
     for v in quad.iter().chain(non_affine.iter().flatten()) {
@@ -263,6 +267,11 @@ fn is_parallelogram(q: &[f64; 8]) -> bool {
 fn parse_warp(d: &Descriptor) -> Option<Warp> {
     let style = d.enum_value("warpStyle").unwrap_or("warpNone").to_string();
     let value = d.f64("warpValue").unwrap_or(0.0);
+    // Newer files store the bend of named styles in `warpValues`.
+    let values: Vec<f64> = d
+        .list("warpValues")
+        .map(|l| l.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
     let b = d.desc("bounds")?;
     let bounds = [
         b.f64("Left")?,
@@ -279,10 +288,14 @@ fn parse_warp(d: &Descriptor) -> Option<Warp> {
             let v = mesh.floats("Vrtc").unwrap_or(&[]);
             points = h.iter().zip(v).map(|(&x, &y)| (x, y)).collect();
         }
-        let list = |k: &str| {
-            env.list(k)
-                .map(|l| l.iter().filter_map(Value::as_f64).collect::<Vec<_>>())
-                .or_else(|| env.floats(k).map(<[f64]>::to_vec))
+        // Slice positions come as a list, unit floats, or an object array
+        // holding unit floats under the same key.
+        let list = |k: &str| -> Option<Vec<f64>> {
+            match env.get(k)? {
+                Value::List(l) => Some(l.iter().filter_map(Value::as_f64).collect()),
+                Value::UnitFloats { values, .. } => Some(values.clone()),
+                v => v.as_descriptor()?.floats(k).map(<[f64]>::to_vec),
+            }
         };
         slices_x = list("quiltSliceX").unwrap_or_default();
         slices_y = list("quiltSliceY").unwrap_or_default();
@@ -309,6 +322,7 @@ fn parse_warp(d: &Descriptor) -> Option<Warp> {
     Some(Warp {
         style,
         value,
+        values,
         grid,
         points,
         bounds,
@@ -341,7 +355,7 @@ impl Warp {
                     (x - xs[c]).abs() < tol && (y - ys[rr]).abs() < tol
                 })
             }
-            _ => self.value.abs() < 1e-9,
+            _ => self.value.abs() < 1e-9 && self.values.is_empty(),
         }
     }
 }
@@ -393,6 +407,7 @@ mod tests {
         let mut w = Warp {
             style: "warpCustom".into(),
             value: 0.0,
+            values: vec![],
             grid: (4, 4),
             points,
             bounds: [0.0, 0.0, 30.0, 15.0],
