@@ -3,6 +3,7 @@
 //! typed blocks.
 
 use crate::color::{ColorInfo, ColorMode};
+use crate::doc::pixels::LayerPixels;
 use crate::doc::smart_object::{self, LinkedFile};
 use crate::doc::{AdvancedBlending, BlendIf, Document, Layer, LayerKind, LayerMask, Warning};
 use crate::error::{Error, Result};
@@ -479,16 +480,12 @@ fn build_layer(
     let pixels = if is_group {
         None
     } else {
-        let needed = ctx.info.mode.map_or(1, ColorMode::color_channels);
-        let mut colour: Vec<&Channel> = Vec::with_capacity(needed);
-        for c in 0..needed as i16 {
-            match rec.channels.iter().find(|ch| ch.id == c) {
-                Some(ch) => colour.push(ch),
-                None => break,
-            }
-        }
-        let alpha = rec.channels.iter().find(|ch| ch.id == -1);
-        to_raster(&colour, alpha, rec.rect, ctx.info)
+        let mode = ctx.info.mode.unwrap_or(ColorMode::Rgb);
+        let colour: Vec<Channel> = (0..mode.color_channels() as i16)
+            .map_while(|c| rec.channels.iter().find(|ch| ch.id == c).cloned())
+            .collect();
+        let alpha = rec.channels.iter().find(|ch| ch.id == -1).cloned();
+        LayerPixels::new(rec.rect, mode, colour, alpha, ctx.info.palette.clone())
     };
 
     let mask = rec.mask.as_ref().and_then(|m| {

@@ -3,6 +3,7 @@
 //! [`build`](crate::doc::build::build).
 
 pub mod build;
+pub mod pixels;
 pub mod smart_object;
 pub mod text;
 
@@ -79,7 +80,7 @@ pub struct Layer {
     pub rect: Rect,
     /// The layer's own pixels (pixel, shape, text, smart object and fill
     /// layers store a rendering), in working space.
-    pub pixels: Option<Raster>,
+    pub pixels: Option<pixels::LayerPixels>,
     /// Pixel (user) mask.
     pub mask: Option<LayerMask>,
     /// Vector mask.

@@ -51,6 +51,35 @@ impl Channel {
         }
     }
 
+    /// Writes `out.len()` samples starting at sample index `start` as 0..1.
+    /// The caller keeps `start + out.len()` within the channel.
+    pub fn row_into(&self, start: usize, out: &mut [f32]) {
+        let n = out.len();
+        match self.depth {
+            8 => {
+                for (o, &b) in out.iter_mut().zip(&self.data[start..start + n]) {
+                    *o = b as f32 * (1.0 / 255.0);
+                }
+            }
+            16 => {
+                for (o, c) in out
+                    .iter_mut()
+                    .zip(self.data[2 * start..2 * (start + n)].chunks_exact(2))
+                {
+                    *o = u16::from_be_bytes([c[0], c[1]]) as f32 * (1.0 / 65535.0);
+                }
+            }
+            _ => {
+                for (o, c) in out
+                    .iter_mut()
+                    .zip(self.data[4 * start..4 * (start + n)].chunks_exact(4))
+                {
+                    *o = f32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+                }
+            }
+        }
+    }
+
     /// Writes every sample as 0..1 into `out` (which must hold `rect.area()`).
     pub fn samples_into(&self, out: &mut [f32]) {
         match self.depth {

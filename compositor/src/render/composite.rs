@@ -276,7 +276,7 @@ impl State<'_> {
         // mask must not be applied a second time.
         let stored_shape = |layer: &Layer| {
             layer.pixels.as_ref().map(|p| Content {
-                raster: crop(p, area),
+                raster: p.to_raster(area),
                 shape_applied: layer.vector_mask.is_some(),
             })
         };
@@ -329,7 +329,7 @@ impl State<'_> {
             }
             LayerKind::Shape => stored_shape(layer),
             LayerKind::Adjustment(_) => None,
-            _ => layer.pixels.as_ref().map(|p| plain(crop(p, area))),
+            _ => layer.pixels.as_ref().map(|p| plain(p.to_raster(area))),
         }
         .filter(|c| !c.raster.rect.is_empty()))
     }
