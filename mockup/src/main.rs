@@ -9,6 +9,10 @@ use compositor::Limits;
 use std::path::PathBuf;
 use std::time::Instant;
 
+#[cfg(not(target_family = "wasm"))]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "mockup",
