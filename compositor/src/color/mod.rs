@@ -156,10 +156,51 @@ pub fn lanes_from_channels(mode: ColorMode, ch: [f32; 4]) -> Color {
 /// Converts working-space pixels to sRGB RGBA8, straight alpha, honouring
 /// the embedded profile (see the module docs for each mode).
 ///
-/// Builds the conversion each call; to convert several buffers of one
-/// document, build a [`SrgbConverter`] once instead.
+/// The conversion is taken from [`SrgbConverter::cached`], so a template's
+/// profile is turned into a transform once per process, not once per render.
 pub fn to_rgba8(info: &ColorInfo, color: &[Color], alpha: &[f32]) -> Vec<u8> {
-    SrgbConverter::new(info).to_rgba8(color, alpha)
+    SrgbConverter::cached(info).to_rgba8(color, alpha)
+}
+
+/// Recently built converters, keyed by mode, depth and a hash of the
+/// profile. Building a CMYK table takes tens of milliseconds, more than the
+/// rest of a typical render, and a service renders the same templates over
+/// and over.
+static CONVERTERS: std::sync::Mutex<Vec<(u64, Arc<SrgbConverter>)>> =
+    std::sync::Mutex::new(Vec::new());
+/// How many converters [`CONVERTERS`] keeps (most recently used last).
+const CONVERTER_CACHE: usize = 8;
+
+impl SrgbConverter {
+    /// A shared converter for `info`, built on first use.
+    pub fn cached(info: &ColorInfo) -> Arc<SrgbConverter> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (
+            info.mode.map(|m| m as u8),
+            info.depth,
+            info.icc_profile.as_deref(),
+        )
+            .hash(&mut h);
+        let key = h.finish();
+        // A poisoned lock only means another render panicked mid-update of
+        // this small list; its entries are still whole.
+        let mut cache = CONVERTERS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
+            let entry = cache.remove(i);
+            let conv = entry.1.clone();
+            cache.push(entry);
+            return conv;
+        }
+        drop(cache);
+        let conv = Arc::new(SrgbConverter::new(info));
+        let mut cache = CONVERTERS.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CONVERTER_CACHE {
+            cache.remove(0);
+        }
+        cache.push((key, conv.clone()));
+        conv
+    }
 }
 
 /// sRGB 8-bit colour to working lanes of the document described by `info`.
