@@ -14,7 +14,6 @@ use crate::psd::{LayerRecord, PsdFile};
 use crate::render::blend::BlendMode;
 use crate::render::raster::{Plane, Raster, Rect};
 use crate::render::{adjust, effects, fill, pattern, vector_mask};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// Namespace of layer UUIDs (a fixed random UUID, so our UUIDs never collide
@@ -23,7 +22,9 @@ const LAYER_NAMESPACE: Uuid = Uuid::from_u128(0x6d6f_636b_7570_4c61_7965_7255_55
 
 /// Builds the document model.
 pub fn build(bytes: &[u8], file: PsdFile<'_>, limits: &Limits) -> Result<Document> {
-    let digest: [u8; 32] = Sha256::digest(bytes).into();
+    // A fast non-cryptographic digest is enough: it only has to make UUIDs
+    // stable for a file and distinct between files.
+    let digest: [u8; 16] = xxhash_rust::xxh3::xxh3_128(bytes).to_be_bytes();
     let header = file.header;
     let mut info = ColorInfo {
         mode: Some(header.mode),
@@ -106,7 +107,7 @@ pub fn build(bytes: &[u8], file: PsdFile<'_>, limits: &Limits) -> Result<Documen
 struct BuildCtx<'a> {
     info: &'a ColorInfo,
     limits: &'a Limits,
-    digest: &'a [u8; 32],
+    digest: &'a [u8; 16],
     linked: &'a [LinkedFile],
 }
 

@@ -39,8 +39,8 @@ pub struct Document {
     pub merged_is_reliable: bool,
     /// Patterns defined in the document.
     pub patterns: Vec<Pattern>,
-    /// SHA-256 of the file, the root of every layer UUID.
-    pub digest: [u8; 32],
+    /// XXH3-128 of the file, the root of every layer UUID.
+    pub digest: [u8; 16],
     /// What the reader could not interpret.
     pub warnings: Vec<Warning>,
 }

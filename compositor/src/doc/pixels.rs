@@ -50,56 +50,81 @@ impl LayerPixels {
     /// raster (see [`crate::render::raster::Color`] for the lanes).
     pub fn to_raster(&self, area: Rect) -> Raster {
         let r = self.rect.intersect(&area);
-        let mut out = Raster::transparent(r);
+        let n = r.area() as usize;
+        // Every element is written below: build by pushing rather than
+        // zeroing buffers first.
+        let mut out = Raster {
+            rect: r,
+            color: Vec::with_capacity(n),
+            alpha: Vec::with_capacity(n),
+        };
         if r.is_empty() {
             return out;
         }
         let (w, sw) = (r.width() as usize, self.rect.width() as usize);
         let mut row = vec![0.0f32; w];
+        let mut lanes = [
+            vec![0.0f32; w],
+            vec![0.0f32; w],
+            vec![0.0f32; w],
+            vec![0.0f32; w],
+        ];
         for y in r.top..r.bottom {
             let src = (y - self.rect.top) as usize * sw + (r.left - self.rect.left) as usize;
-            let dst = (y - r.top) as usize * w;
-            let colors = &mut out.color[dst..dst + w];
             match self.mode {
                 ColorMode::Indexed => {
                     let pal = self.palette.as_deref().unwrap_or(&[]);
-                    for (px, &i) in colors.iter_mut().zip(&self.color[0].data[src..src + w]) {
-                        let c = pal.get(i as usize).copied().unwrap_or([0, 0, 0]);
-                        *px = [
-                            c[0] as f32 / 255.0,
-                            c[1] as f32 / 255.0,
-                            c[2] as f32 / 255.0,
-                            0.0,
-                        ];
-                    }
+                    out.color
+                        .extend(self.color[0].data[src..src + w].iter().map(|&i| {
+                            let c = pal.get(i as usize).copied().unwrap_or([0, 0, 0]);
+                            [
+                                c[0] as f32 / 255.0,
+                                c[1] as f32 / 255.0,
+                                c[2] as f32 / 255.0,
+                                0.0,
+                            ]
+                        }));
                 }
                 ColorMode::Bitmap
                 | ColorMode::Grayscale
                 | ColorMode::Duotone
                 | ColorMode::Multichannel => {
                     self.color[0].row_into(src, &mut row);
-                    for (px, &g) in colors.iter_mut().zip(&row) {
-                        *px = [g, g, g, 0.0];
-                    }
+                    out.color.extend(row.iter().map(|&g| [g, g, g, 0.0]));
                 }
-                ColorMode::Rgb | ColorMode::Lab | ColorMode::Cmyk => {
-                    for (lane, ch) in self
-                        .color
-                        .iter()
-                        .take(self.mode.color_channels())
-                        .enumerate()
-                    {
-                        ch.row_into(src, &mut row);
-                        for (px, &v) in colors.iter_mut().zip(&row) {
-                            px[lane] = v;
-                        }
+                ColorMode::Rgb | ColorMode::Lab => {
+                    for (lane, ch) in lanes.iter_mut().zip(&self.color[..3]) {
+                        ch.row_into(src, lane);
                     }
+                    let [l0, l1, l2, _] = &lanes;
+                    out.color.extend(
+                        l0.iter()
+                            .zip(l1)
+                            .zip(l2)
+                            .map(|((&a, &b), &c)| [a, b, c, 0.0]),
+                    );
+                }
+                ColorMode::Cmyk => {
+                    for (lane, ch) in lanes.iter_mut().zip(&self.color[..4]) {
+                        ch.row_into(src, lane);
+                    }
+                    let [l0, l1, l2, l3] = &lanes;
+                    out.color.extend(
+                        l0.iter()
+                            .zip(l1)
+                            .zip(l2)
+                            .zip(l3)
+                            .map(|(((&a, &b), &c), &d)| [a, b, c, d]),
+                    );
                 }
             }
-            let alphas = &mut out.alpha[dst..dst + w];
+            let start = out.alpha.len();
             match &self.alpha {
-                Some(a) => a.row_into(src, alphas),
-                None => alphas.fill(1.0),
+                Some(a) => {
+                    out.alpha.resize(start + w, 0.0);
+                    a.row_into(src, &mut out.alpha[start..]);
+                }
+                None => out.alpha.resize(start + w, 1.0),
             }
         }
         out
