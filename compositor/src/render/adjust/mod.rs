@@ -465,8 +465,9 @@ pub(crate) fn hsb_to_rgb(h: f32, s: f32, v: f32) -> [f32; 3] {
     }
 }
 
-/// CIE Lab (D50, as Photoshop stores it) to sRGB 0..1, clipped.
-pub(crate) fn lab_to_srgb(l: f32, a: f32, b: f32) -> [f32; 3] {
+/// CIE Lab (D50, as Photoshop stores it; L 0..100, a/b about -128..127)
+/// to sRGB 0..1, clipped.
+pub fn lab_to_srgb(l: f32, a: f32, b: f32) -> [f32; 3] {
     let fy = (l + 16.0) / 116.0;
     let fx = fy + a / 500.0;
     let fz = fy - b / 200.0;
