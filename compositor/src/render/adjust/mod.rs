@@ -496,16 +496,6 @@ pub(crate) fn srgb_encode(v: f32) -> f32 {
     }
 }
 
-/// sRGB transfer function, encoded to linear.
-#[inline]
-pub(crate) fn srgb_decode(v: f32) -> f32 {
-    if v <= 0.040_45 {
-        v / 12.92
-    } else {
-        ((v + 0.055) / 1.055).powf(2.4)
-    }
-}
-
 /// Converts an sRGB colour to working-space lanes (for colours that come
 /// from binary blocks; descriptor colours go through
 /// [`crate::color::descriptor_color`]).
