@@ -33,13 +33,47 @@ pub struct Gradient {
     pub stops: Vec<(f32, Color)>,
     /// Opacity stops: location 0..1 and opacity 0..1, sorted by location.
     pub alpha_stops: Vec<(f32, f32)>,
-    /// Midpoint of the segment that starts at colour stop `i` (fraction of
-    /// the segment, 0..1; 0.5 = linear). Missing entries mean 0.5.
+    /// Midpoint of the segment from colour stop `i` to stop `i + 1`
+    /// (fraction of the segment, 0..1; 0.5 = linear). Missing entries mean
+    /// 0.5. (Photoshop stores it on stop `i + 1`.)
     pub color_midpoints: Vec<f32>,
-    /// Midpoint of the segment that starts at opacity stop `i`.
+    /// Midpoint of the segment from opacity stop `i` to stop `i + 1`.
     pub alpha_midpoints: Vec<f32>,
     /// Smoothness 0..1 (`Intr` / 4096).
     pub smoothness: f32,
+    /// Colour interpolation method (Photoshop 2022+).
+    pub method: Interpolation,
+}
+
+/// How colours are mixed between two stops (`gradientsInterpolationMethod`
+/// of the fill / effect descriptor that holds the gradient).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Interpolation {
+    /// `Gcls` (and files older than the option): the stored values are
+    /// mixed directly.
+    #[default]
+    Classic,
+    /// `Lnr `: mixed in linear light (gamma 2.2 decoded), which is what
+    /// Photoshop's output on the `adjustment_clipping` fixture shows.
+    Linear,
+    /// `Perc`: mixed in a perceptual space; approximated with Oklab-style
+    /// cube-root mixing of linear light.
+    Perceptual,
+    /// `Smoo`: classic mixing (its smoother ease comes from `Intr`).
+    Smooth,
+}
+
+impl Interpolation {
+    /// Reads `gradientsInterpolationMethod` from the descriptor that holds
+    /// the gradient (a `GdFl` fill, a gradient overlay or stroke effect).
+    pub fn from_outer(outer: &Descriptor) -> Interpolation {
+        match outer.enum_value("gradientsInterpolationMethod") {
+            Some("Lnr ") => Interpolation::Linear,
+            Some("Perc") => Interpolation::Perceptual,
+            Some("Smoo") => Interpolation::Smooth,
+            _ => Interpolation::Classic,
+        }
+    }
 }
 
 impl Gradient {
@@ -91,6 +125,10 @@ impl Gradient {
     /// Builds a gradient from stops in any order; sorts them (stably, so that
     /// coincident stops keep file order, giving a hard edge) and fills in
     /// defaults: an empty opacity list means fully opaque.
+    ///
+    /// `color_midpoints[i]` / `alpha_midpoints[i]` belong to stop `i` as
+    /// Photoshop stores them: the midpoint (0..1) of the segment that *ends*
+    /// at that stop (the first stop's value is unused).
     pub fn new(
         stops: Vec<(f32, Color)>,
         color_midpoints: Vec<f32>,
@@ -104,12 +142,15 @@ impl Gradient {
             alpha_stops = vec![(0.0, 1.0), (1.0, 1.0)];
             alpha_midpoints = vec![0.5, 0.5];
         }
+        // Per stop (segment ending there) to per segment (starting there).
+        let per_segment = |m: Vec<f32>| m.into_iter().skip(1).collect::<Vec<f32>>();
         Gradient {
             stops,
             alpha_stops,
-            color_midpoints,
-            alpha_midpoints,
+            color_midpoints: per_segment(color_midpoints),
+            alpha_midpoints: per_segment(alpha_midpoints),
             smoothness: smoothness.clamp(0.0, 1.0),
+            method: Interpolation::Classic,
         }
     }
 
@@ -142,13 +183,20 @@ impl Gradient {
             color_midpoints,
             alpha_midpoints,
             smoothness: self.smoothness,
+            method: self.method,
         }
     }
 
     /// Colour and opacity at position `t` (0..1; clamped).
     pub fn sample(&self, t: f32) -> (Color, f32) {
         let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
-        let color = interpolate(&self.stops, &self.color_midpoints, self.smoothness, t);
+        let color = interpolate(
+            &self.stops,
+            &self.color_midpoints,
+            self.smoothness,
+            self.method,
+            t,
+        );
         let a: f32 = {
             // Reuse the colour interpolation on a one-lane "colour".
             let n = self.alpha_stops.len();
@@ -234,7 +282,13 @@ pub fn shape(p: f32, m: f32, s: f32) -> f32 {
     q + (eased - q) * s
 }
 
-fn interpolate(stops: &[(f32, Color)], mids: &[f32], smooth: f32, t: f32) -> Color {
+fn interpolate(
+    stops: &[(f32, Color)],
+    mids: &[f32],
+    smooth: f32,
+    method: Interpolation,
+    t: f32,
+) -> Color {
     let n = stops.len();
     if n == 0 {
         return [0.0; 4];
@@ -246,8 +300,27 @@ fn interpolate(stops: &[(f32, Color)], mids: &[f32], smooth: f32, t: f32) -> Col
             let w = shape(p, mids.get(i).copied().unwrap_or(0.5), smooth);
             let (c0, c1) = (stops[i].1, stops[i + 1].1);
             let mut c = [0.0; 4];
-            for k in 0..4 {
-                c[k] = c0[k] + (c1[k] - c0[k]) * w;
+            match method {
+                Interpolation::Classic | Interpolation::Smooth => {
+                    for k in 0..4 {
+                        c[k] = c0[k] + (c1[k] - c0[k]) * w;
+                    }
+                }
+                Interpolation::Linear => {
+                    for k in 0..4 {
+                        let (a, b) = (c0[k].max(0.0).powf(2.2), c1[k].max(0.0).powf(2.2));
+                        c[k] = (a + (b - a) * w).powf(1.0 / 2.2);
+                    }
+                }
+                Interpolation::Perceptual => {
+                    for k in 0..4 {
+                        let (a, b) = (
+                            c0[k].max(0.0).powf(2.2 / 3.0),
+                            c1[k].max(0.0).powf(2.2 / 3.0),
+                        );
+                        c[k] = (a + (b - a) * w).powf(3.0 / 2.2);
+                    }
+                }
             }
             c
         }
