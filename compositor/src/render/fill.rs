@@ -414,7 +414,7 @@ mod tests {
         };
         let fills = blocks(&file, b"GdFl");
         let curves = blocks(&file, b"curv");
-        assert!(fills.len() >= 1 && curves.len() == 5);
+        assert!(!fills.is_empty() && curves.len() == 5);
         let fill = parse(b"GdFl", fills[0], 32).unwrap().unwrap();
         let rect = Rect::new(0, 0, 200, 200);
         let info = ColorInfo {

@@ -158,26 +158,39 @@ fn parse_pattern(r: &mut Reader<'_>, info: &ColorInfo) -> Result<Option<Pattern>
         .unwrap_or_else(|| vec![1.0; n]);
 
     let doc = info.mode.unwrap_or(ColorMode::Rgb);
-    let mut color = Vec::with_capacity(n);
-    for i in 0..n {
-        let px: [f32; 4] = match mode {
-            3 => [planes[0][i], planes[1][i], planes[2][i], 0.0],
-            4 => [planes[0][i], planes[1][i], planes[2][i], planes[3][i]],
-            2 => {
-                let idx = (planes[0][i] * 255.0).round() as usize;
-                let c = palette.get(idx).copied().unwrap_or([0, 0, 0]);
+    // Gather each pixel in the pattern's own mode, then convert; the mode
+    // match is hoisted out of the pixel loops.
+    let gray = |i: usize| [planes[0][i], planes[0][i], planes[0][i], 0.0];
+    let raw: Vec<[f32; 4]> = match mode {
+        3 | 9 => (0..n)
+            .map(|i| [planes[0][i], planes[1][i], planes[2][i], 0.0])
+            .collect(),
+        4 => (0..n)
+            .map(|i| [planes[0][i], planes[1][i], planes[2][i], planes[3][i]])
+            .collect(),
+        2 => planes[0]
+            .iter()
+            .map(|&v| {
+                let c = palette
+                    .get((v * 255.0).round() as usize)
+                    .copied()
+                    .unwrap_or([0, 0, 0]);
                 [
                     c[0] as f32 / 255.0,
                     c[1] as f32 / 255.0,
                     c[2] as f32 / 255.0,
                     0.0,
                 ]
-            }
-            9 => [planes[0][i], planes[1][i], planes[2][i], 0.0],
-            _ => [planes[0][i], planes[0][i], planes[0][i], 0.0],
-        };
-        color.push(to_working(px, mode, doc));
-    }
+            })
+            .collect(),
+        _ => (0..n).map(gray).collect(),
+    };
+    // Indexed patterns are RGB once looked up.
+    let source_mode = if mode == 2 { 3 } else { mode };
+    let color: Vec<Color> = raw
+        .into_iter()
+        .map(|px| to_working(px, source_mode, doc))
+        .collect();
     Ok(Some(Pattern {
         id,
         name,

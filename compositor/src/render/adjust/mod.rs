@@ -480,7 +480,7 @@ pub fn lab_to_srgb(l: f32, a: f32, b: f32) -> [f32; 3] {
     };
     let (x, y, z) = (0.9642 * inv(fx), inv(fy), 0.8249 * inv(fz));
     // XYZ (D50) to linear sRGB through the Bradford-adapted matrix.
-    let r = 3.1338561 * x - 1.6168667 * y - 0.4906146 * z;
+    let r = 3.133_856 * x - 1.6168667 * y - 0.490_614_6 * z;
     let g = -0.9787684 * x + 1.9161415 * y + 0.0334540 * z;
     let bl = 0.0719453 * x - 0.2289914 * y + 1.4052427 * z;
     [r, g, bl].map(|v| srgb_encode(v.clamp(0.0, 1.0)))
