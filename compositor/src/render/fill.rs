@@ -24,6 +24,10 @@ pub struct Fill {
     pub key: [u8; 4],
     /// The fill's settings, as the descriptor holds them.
     pub desc: Descriptor,
+    /// The layer's reference point (`fxrp` block, see
+    /// [`parse_reference_point`]): where pattern tiling starts. The caller
+    /// sets it after [`parse`]; `None` tiles from the canvas origin.
+    pub reference_point: Option<(f32, f32)>,
 }
 
 impl Fill {
@@ -44,7 +48,29 @@ pub fn parse(key: &[u8; 4], data: &[u8], max_depth: u32) -> Result<Option<Fill>>
         return Ok(None);
     }
     let desc = descriptor::parse_versioned(&mut Reader::new(data), max_depth)?;
-    Ok(Some(Fill { key: *key, desc }))
+    Ok(Some(Fill {
+        key: *key,
+        desc,
+        reference_point: None,
+    }))
+}
+
+/// Parses a layer's `fxrp` block (two big-endian doubles, x then y): the
+/// reference point that pattern fills (and pattern overlays) tile from.
+/// Photoshop keeps it at the layer's shape corner and moves it with the
+/// layer; the `patterns.psd` fixture shows every pattern fill tiled from it.
+pub fn parse_reference_point(data: &[u8]) -> Result<(f32, f32)> {
+    let mut r = Reader::new(data);
+    let x = r.f64("reference point x")?;
+    let y = r.f64("reference point y")?;
+    let clean = |v: f64| {
+        if v.is_finite() {
+            v.clamp(-1e7, 1e7) as f32
+        } else {
+            0.0
+        }
+    };
+    Ok((clean(x), clean(y)))
 }
 
 /// Renders the fill over `rect` (opaque; masks are applied by the caller;
@@ -65,9 +91,13 @@ pub fn render(fill: &Fill, rect: Rect, ctx: &Context<'_>) -> Option<Raster> {
             Some(Raster::filled(rect, color, 1.0))
         }
         b"GdFl" => render_gradient(&fill.desc, rect, ctx),
-        b"PtFl" => render_pattern(&fill.desc, rect, ctx),
+        b"PtFl" => render_pattern(&fill.desc, fill.reference_point, rect, ctx),
         _ => None,
     }
+}
+
+fn fill_origin(reference: Option<(f32, f32)>, ctx: &Context<'_>) -> (f32, f32) {
+    reference.unwrap_or((ctx.canvas.left as f32, ctx.canvas.top as f32))
 }
 
 fn render_gradient(desc: &Descriptor, rect: Rect, ctx: &Context<'_>) -> Option<Raster> {
@@ -100,7 +130,12 @@ fn render_gradient(desc: &Descriptor, rect: Rect, ctx: &Context<'_>) -> Option<R
     Some(out)
 }
 
-fn render_pattern(desc: &Descriptor, rect: Rect, ctx: &Context<'_>) -> Option<Raster> {
+fn render_pattern(
+    desc: &Descriptor,
+    fill_ref: Option<(f32, f32)>,
+    rect: Rect,
+    ctx: &Context<'_>,
+) -> Option<Raster> {
     let p = desc.desc("Ptrn")?;
     let id = p.str("Idnt").unwrap_or("");
     let name = p.str("Nm  ").unwrap_or("");
@@ -127,16 +162,15 @@ fn render_pattern(desc: &Descriptor, rect: Rect, ctx: &Context<'_>) -> Option<Ra
             ph.f64("Vrtc").unwrap_or(0.0) as f32,
         )
     });
-    // The tiling starts at the canvas origin (or the layer's corner when
-    // aligned), shifted by the phase.
-    let origin = if desc.bool("Algn").unwrap_or(false) {
-        (rect.left as f32, rect.top as f32)
-    } else {
-        (ctx.canvas.left as f32, ctx.canvas.top as f32)
-    };
+    // The tiling starts at the layer's reference point (else the canvas
+    // origin), shifted by the phase.
+    let origin = fill_origin(fill_ref, ctx);
     let (s, c) = (-angle.to_radians()).sin_cos();
     let inv = 1.0 / scale;
-    let exact = scale == 1.0 && angle == 0.0 && px.fract() == 0.0 && py.fract() == 0.0;
+    let exact = scale == 1.0
+        && angle == 0.0
+        && (origin.0 + px).fract() == 0.0
+        && (origin.1 + py).fract() == 0.0;
     let mut out = Raster::transparent(rect);
     let w = rect.width() as usize;
     for (row, y) in (rect.top..rect.bottom).enumerate() {
@@ -145,8 +179,8 @@ fn render_pattern(desc: &Descriptor, rect: Rect, ctx: &Context<'_>) -> Option<Ra
             let x = rect.left + i as i32;
             let k = start + i;
             if exact {
-                let u = (x as i64 - origin.0 as i64 - px as i64).rem_euclid(tw) as usize;
-                let v = (y as i64 - origin.1 as i64 - py as i64).rem_euclid(th) as usize;
+                let u = (x as i64 - (origin.0 + px) as i64).rem_euclid(tw) as usize;
+                let v = (y as i64 - (origin.1 + py) as i64).rem_euclid(th) as usize;
                 let j = v * tw as usize + u;
                 out.color[k] = tile.color[j];
                 out.alpha[k] = tile.alpha[j];
@@ -265,6 +299,7 @@ mod tests {
             ),
         ]);
         Fill {
+            reference_point: None,
             key: *b"GdFl",
             desc: d(vec![
                 (
@@ -303,6 +338,7 @@ mod tests {
     #[test]
     fn solid_color() {
         let fill = Fill {
+            reference_point: None,
             key: *b"SoCo",
             desc: d(vec![("Clr ", rgb(255.0, 51.0, 0.0))]),
         };
@@ -349,6 +385,7 @@ mod tests {
             tile,
         }];
         let mut fill = Fill {
+            reference_point: None,
             key: *b"PtFl",
             desc: d(vec![(
                 "Ptrn",
@@ -451,6 +488,70 @@ mod tests {
                     (got[k] * 255.0 - want[k]).abs() <= 2.5,
                     "row {y}: {got:?} vs {want:?}"
                 );
+            }
+        }
+    }
+
+    /// Photoshop's composite of `patterns.psd`: pattern fills tile from the
+    /// layer's `fxrp` reference point. Values read from the stored
+    /// composite.
+    #[test]
+    fn real_fixture_pattern_fills_match_photoshop() {
+        let path = "../../shared/fixtures/psd/psd-tools/patterns.psd";
+        let Ok(file) = std::fs::read(path) else {
+            println!("skipping: {path} missing");
+            return;
+        };
+        let info = ColorInfo {
+            mode: Some(ColorMode::Rgb),
+            depth: 8,
+            ..Default::default()
+        };
+        let patterns =
+            crate::render::pattern::parse_patterns(blocks(&file, b"Patt")[0], &info).unwrap();
+        let fills = blocks(&file, b"PtFl");
+        assert_eq!(fills.len(), 6);
+        // The fxrp block that follows each PtFl belongs to the same layer.
+        let fxrp_after = |fill: &[u8]| {
+            let start = fill.as_ptr() as usize - file.as_ptr() as usize;
+            let rest = &file[start..];
+            let p = rest.windows(8).position(|w| w == b"8BIMfxrp").unwrap();
+            parse_reference_point(&rest[p + 12..p + 28]).unwrap()
+        };
+        let limits = Limits::default();
+        let ctx = Context {
+            info: &info,
+            patterns: &patterns,
+            canvas: Rect::new(0, 0, 256, 256),
+            limits: &limits,
+        };
+        let cases: [(usize, Rect, &[f32]); 3] = [
+            // Right diagonal line 1 (8x8), reference point (1, 0).
+            (
+                0,
+                Rect::new(10, 10, 8, 1),
+                &[255.0, 255.0, 255.0, 224.0, 59.0, 217.0, 255.0, 255.0],
+            ),
+            // Vertical line 1 (4x1), reference point (119, 0).
+            (
+                2,
+                Rect::new(130, 20, 8, 1),
+                &[255.0, 0.0, 255.0, 255.0, 255.0, 0.0, 255.0, 255.0],
+            ),
+            // Yellow mums (265x219), reference point (60, 59): red channel.
+            (
+                5,
+                Rect::new(70, 70, 6, 1),
+                &[188.0, 181.0, 186.0, 188.0, 189.0, 192.0],
+            ),
+        ];
+        for (i, rect, want) in cases {
+            let mut fill = parse(b"PtFl", fills[i], 32).unwrap().unwrap();
+            fill.reference_point = Some(fxrp_after(fills[i]));
+            let r = render(&fill, rect, &ctx).unwrap();
+            for (k, w) in want.iter().enumerate() {
+                let got = r.color[k][0] * 255.0;
+                assert!((got - w).abs() <= 1.0, "fill {i} px {k}: {got} vs {w}");
             }
         }
     }
