@@ -447,16 +447,25 @@ impl GradientFrame {
     /// Precomputes the frame for `geom` over `bbox` (the layer bounds when
     /// "align with layer" is on, else the canvas).
     ///
-    /// Ramp length: the box's extent projected on the gradient direction,
-    /// `|w cos a| + |h sin a|`, times the scale, so that at 100 % a linear
-    /// ramp runs exactly from one side of the box to the other. Radial,
-    /// angle-less shapes use half of it as the radius.
+    /// Ramp length: the length of the line through the box centre along
+    /// the gradient direction, from box edge to box edge
+    /// (`min(w / |cos a|, h / |sin a|)`), times the scale. Fitted on
+    /// Photoshop's output: a 150-degree ramp on a 64 px square
+    /// (`rgb-blend-modes.psd`) and a vertical one (`adjustment_clipping`).
+    /// Radial and diamond shapes use half of it as the radius.
     pub fn new(geom: &GradientGeometry, bbox: Rect) -> GradientFrame {
         let w = bbox.width() as f32;
         let h = bbox.height() as f32;
         let a = geom.angle_deg.to_radians();
         let (s, c) = a.sin_cos();
-        let len = ((w * c).abs() + (h * s).abs()).max(1.0) * geom.scale.max(1e-3);
+        // Length of the line through the box centre along the gradient
+        // direction, edge to edge.
+        let along = match (c.abs() > 1e-6, s.abs() > 1e-6) {
+            (true, true) => (w / c.abs()).min(h / s.abs()),
+            (true, false) => w,
+            _ => h,
+        };
+        let len = along.max(1.0) * geom.scale.max(1e-3);
         GradientFrame {
             style: geom.style,
             cx: bbox.left as f32 + w * 0.5 + geom.offset.0,
