@@ -28,6 +28,11 @@ pub struct Fill {
     /// [`parse_reference_point`]): where pattern tiling starts. The caller
     /// sets it after [`parse`]; `None` tiles from the canvas origin.
     pub reference_point: Option<(f32, f32)>,
+    /// Bounds `[left, top, right, bottom]` of the layer's shape (its vector
+    /// mask path, not the anti-aliased pixel bounds): the box gradients
+    /// align with. The caller sets it for shape-backed fills; `None` uses
+    /// the `rect` passed to [`render`].
+    pub shape_bounds: Option<[f32; 4]>,
 }
 
 impl Fill {
@@ -52,6 +57,7 @@ pub fn parse(key: &[u8; 4], data: &[u8], max_depth: u32) -> Result<Option<Fill>>
         key: *key,
         desc,
         reference_point: None,
+        shape_bounds: None,
     }))
 }
 
@@ -76,10 +82,9 @@ pub fn parse_reference_point(data: &[u8]) -> Result<(f32, f32)> {
 /// Renders the fill over `rect` (opaque; masks are applied by the caller;
 /// gradient transparency stops do give alpha below 1).
 ///
-/// `rect` is also the reference box of gradients and patterns whose
-/// "align with layer" (`Algn`) is on: pass the layer's bounds (the vector
-/// mask's bounds for shape-backed fills, else the canvas). Unaligned fills
-/// use the canvas. `None` when the fill cannot be rendered (unknown
+/// Gradients with "align with layer" (`Algn`, on by default) are laid out
+/// over [`Fill::shape_bounds`] when set, else over `rect`; unaligned ones
+/// over the canvas. Patterns tile from [`Fill::reference_point`]. `None` when the fill cannot be rendered (unknown
 /// pattern, unreadable gradient, over the pixel limit): the caller warns.
 pub fn render(fill: &Fill, rect: Rect, ctx: &Context<'_>) -> Option<Raster> {
     if rect.is_empty() || rect.area() > ctx.limits.max_layer_pixels.max(ctx.canvas.area()) {
@@ -90,7 +95,7 @@ pub fn render(fill: &Fill, rect: Rect, ctx: &Context<'_>) -> Option<Raster> {
             let color = descriptor_color(fill.desc.desc("Clr ")?, ctx.info)?;
             Some(Raster::filled(rect, color, 1.0))
         }
-        b"GdFl" => render_gradient(&fill.desc, rect, ctx),
+        b"GdFl" => render_gradient(&fill.desc, fill.shape_bounds, rect, ctx),
         b"PtFl" => render_pattern(&fill.desc, fill.reference_point, rect, ctx),
         _ => None,
     }
@@ -100,17 +105,23 @@ fn fill_origin(reference: Option<(f32, f32)>, ctx: &Context<'_>) -> (f32, f32) {
     reference.unwrap_or((ctx.canvas.left as f32, ctx.canvas.top as f32))
 }
 
-fn render_gradient(desc: &Descriptor, rect: Rect, ctx: &Context<'_>) -> Option<Raster> {
+fn render_gradient(
+    desc: &Descriptor,
+    shape: Option<[f32; 4]>,
+    rect: Rect,
+    ctx: &Context<'_>,
+) -> Option<Raster> {
     let mut grad = Gradient::from_descriptor(desc.desc("Grad")?, ctx.info).ok()?;
     grad.method = Interpolation::from_outer(desc);
     // Gradient fills align with the layer unless `Algn` is explicitly off.
+    let as_bounds = |r: Rect| [r.left as f32, r.top as f32, r.right as f32, r.bottom as f32];
     let bbox = if desc.bool("Algn").unwrap_or(true) {
-        rect
+        shape.unwrap_or_else(|| as_bounds(rect))
     } else {
-        ctx.canvas
+        as_bounds(ctx.canvas)
     };
-    let geom = GradientGeometry::from_descriptor(desc, (bbox.width() as f32, bbox.height() as f32));
-    let frame = GradientFrame::new(&geom, bbox);
+    let geom = GradientGeometry::from_descriptor(desc, (bbox[2] - bbox[0], bbox[3] - bbox[1]));
+    let frame = GradientFrame::from_bounds(&geom, bbox);
     const N: usize = 4096;
     let lut = grad.lut(N + 1);
     let mut out = Raster::transparent(rect);
@@ -300,6 +311,7 @@ mod tests {
         ]);
         Fill {
             reference_point: None,
+            shape_bounds: None,
             key: *b"GdFl",
             desc: d(vec![
                 (
@@ -339,6 +351,7 @@ mod tests {
     fn solid_color() {
         let fill = Fill {
             reference_point: None,
+            shape_bounds: None,
             key: *b"SoCo",
             desc: d(vec![("Clr ", rgb(255.0, 51.0, 0.0))]),
         };
@@ -386,6 +399,7 @@ mod tests {
         }];
         let mut fill = Fill {
             reference_point: None,
+            shape_bounds: None,
             key: *b"PtFl",
             desc: d(vec![(
                 "Ptrn",

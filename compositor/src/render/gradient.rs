@@ -454,8 +454,22 @@ impl GradientFrame {
     /// (`rgb-blend-modes.psd`) and a vertical one (`adjustment_clipping`).
     /// Radial and diamond shapes use half of it as the radius.
     pub fn new(geom: &GradientGeometry, bbox: Rect) -> GradientFrame {
-        let w = bbox.width() as f32;
-        let h = bbox.height() as f32;
+        GradientFrame::from_bounds(
+            geom,
+            [
+                bbox.left as f32,
+                bbox.top as f32,
+                bbox.right as f32,
+                bbox.bottom as f32,
+            ],
+        )
+    }
+
+    /// [`GradientFrame::new`] over a fractional box `[left, top, right,
+    /// bottom]` (e.g. a vector mask's path bounds).
+    pub fn from_bounds(geom: &GradientGeometry, b: [f32; 4]) -> GradientFrame {
+        let w = (b[2] - b[0]).max(0.0);
+        let h = (b[3] - b[1]).max(0.0);
         let a = geom.angle_deg.to_radians();
         let (s, c) = a.sin_cos();
         // Length of the line through the box centre along the gradient
@@ -468,8 +482,8 @@ impl GradientFrame {
         let len = along.max(1.0) * geom.scale.max(1e-3);
         GradientFrame {
             style: geom.style,
-            cx: bbox.left as f32 + w * 0.5 + geom.offset.0,
-            cy: bbox.top as f32 + h * 0.5 + geom.offset.1,
+            cx: b[0] + w * 0.5 + geom.offset.0,
+            cy: b[1] + h * 0.5 + geom.offset.1,
             ux: c,
             uy: -s,
             inv_half: 2.0 / len,
