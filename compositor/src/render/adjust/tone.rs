@@ -765,7 +765,9 @@ mod tests {
     /// modern formula is not public: the model must stay within 12 levels.
     #[test]
     fn modern_brightness_contrast_tracks_photoshop() {
-        let cases: [(f32, f32, &[(f32, f32)]); 3] = [
+        /// Brightness, contrast, (input, Photoshop output) pairs.
+        type Case<'a> = (f32, f32, &'a [(f32, f32)]);
+        let cases: [Case<'_>; 3] = [
             (
                 23.0,
                 70.0,
