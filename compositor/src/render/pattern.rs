@@ -254,9 +254,8 @@ fn decode_channel(c: &Channel<'_>, width: u32, height: u32) -> Result<Vec<f32>> 
     let cw = cr.saturating_sub(cl);
     let ch = cb.saturating_sub(ct);
     let n = width as usize * height as usize;
-    let mut out = vec![0.0f32; n];
     if cw == 0 || ch == 0 {
-        return Ok(out);
+        return Ok(vec![0.0f32; n]);
     }
     Error::check_limit(
         "pattern channel size",
@@ -288,9 +287,23 @@ fn decode_channel(c: &Channel<'_>, width: u32, height: u32) -> Result<Vec<f32>> 
             }
             c.data[..need].to_vec()
         }
-        1 => unpack_rle(c.data, row_bytes, ch as usize)?,
+        1 => {
+            // PackBits expands at most 128-fold (plus the row table): refuse
+            // channels whose claimed size the data cannot produce, so a tiny
+            // hostile block cannot make us allocate a huge tile.
+            let claimed = row_bytes as u64 * ch as u64;
+            if claimed > c.data.len() as u64 * 128 {
+                return Err(Error::invalid(
+                    "pattern channel",
+                    format!("{claimed} bytes claimed from {} compressed", c.data.len()),
+                ));
+            }
+            unpack_rle(c.data, row_bytes, ch as usize)?
+        }
         m => return Err(Error::unsupported("pattern compression", m)),
     };
+    // Allocated only now that the data is known to cover the channel.
+    let mut out = vec![0.0f32; n];
     // The channel's own rect is relative to the pattern's; copy the
     // overlapping part.
     for y in 0..ch as usize {
@@ -474,6 +487,18 @@ mod tests {
         let pos = bad.len() / 2;
         bad[pos] ^= 0xff;
         let _ = parse_patterns(&bad, &info(ColorMode::Rgb));
+    }
+
+    #[test]
+    fn implausible_rle_size_is_refused() {
+        // A 4000x4000 channel claimed from a few bytes of RLE.
+        let c = Channel {
+            depth: 8,
+            rect: (0, 0, 4000, 4000),
+            compression: 1,
+            data: &[0, 0, 0, 0],
+        };
+        assert!(decode_channel(&c, 4000, 4000).is_err());
     }
 
     #[test]
