@@ -254,8 +254,13 @@ fn decode_channel(c: &Channel<'_>, width: u32, height: u32) -> Result<Vec<f32>> 
     let cw = cr.saturating_sub(cl);
     let ch = cb.saturating_sub(ct);
     let n = width as usize * height as usize;
-    if cw == 0 || ch == 0 {
-        return Ok(vec![0.0f32; n]);
+    // Real channels cover the whole tile; one that does not cannot justify
+    // allocating the tile's size.
+    if (cw as u64) * (ch as u64) < n as u64 {
+        return Err(Error::invalid(
+            "pattern channel",
+            format!("{cw}x{ch} does not cover the {width}x{height} tile"),
+        ));
     }
     Error::check_limit(
         "pattern channel size",
