@@ -69,6 +69,8 @@ pub fn build(bytes: &[u8], file: PsdFile<'_>, limits: &Limits) -> Result<Documen
         info: &info,
         limits,
         digest: &digest,
+        width: header.width,
+        height: header.height,
         linked: &linked,
     };
     let layers = build_tree(&file.layers, &ctx, &mut warnings)?;
@@ -108,6 +110,8 @@ struct BuildCtx<'a> {
     info: &'a ColorInfo,
     limits: &'a Limits,
     digest: &'a [u8; 16],
+    width: u32,
+    height: u32,
     linked: &'a [LinkedFile],
 }
 
@@ -324,14 +328,35 @@ fn build_leaf(
     let mut kind = LayerKind::Pixel;
     for b in &rec.tagged {
         if adjust::ADJUSTMENT_KEYS.contains(&&b.key) {
-            match adjust::parse(&b.key, b.data, max_depth) {
+            // Modern brightness/contrast layers write an all-zero `brit` and
+            // keep the real values (and the legacy flag) in `CgEd`. Other
+            // adjustments carry `CgEd` too, for preset names only, so it is
+            // read only next to `brit`.
+            let cged = (&b.key == b"brit").then(|| rec.block(b"CgEd")).flatten();
+            let parsed = match cged.map(|d| adjust::parse(b"CgEd", d, max_depth)) {
+                Some(Ok(Some(a))) => Ok(Some(a)),
+                _ => adjust::parse(&b.key, b.data, max_depth),
+            };
+            match parsed {
                 Ok(Some(a)) => kind = LayerKind::Adjustment(a),
                 Ok(None) => {}
                 Err(e) => warn("invalid_adjustment", e.to_string()),
             }
         } else if fill::FILL_KEYS.contains(&&b.key) {
             match fill::parse(&b.key, b.data, max_depth) {
-                Ok(Some(f)) => kind = LayerKind::Fill(f),
+                Ok(Some(mut f)) => {
+                    // Patterns tile from the layer's reference point; gradients
+                    // align with the shape's path bounds.
+                    f.reference_point = rec
+                        .block(b"fxrp")
+                        .and_then(|d| fill::parse_reference_point(d).ok());
+                    f.shape_bounds = rec
+                        .block(b"vmsk")
+                        .or_else(|| rec.block(b"vsms"))
+                        .and_then(|d| vector_mask::parse(d).ok())
+                        .and_then(|vm| vm.bounds(ctx.width, ctx.height));
+                    kind = LayerKind::Fill(f)
+                }
                 Ok(None) => {}
                 Err(e) => warn("invalid_fill", e.to_string()),
             }

@@ -90,6 +90,41 @@ pub struct VectorMask {
     pub subpaths: Vec<Subpath>,
 }
 
+impl VectorMask {
+    /// Bounds `[left, top, right, bottom]` in canvas pixels of every
+    /// subpath's anchors and control points (for Photoshop's shapes the
+    /// control points lie within the curve's box, so this is the shape's
+    /// box). `None` without knots.
+    pub fn bounds(&self, doc_width: u32, doc_height: u32) -> Option<[f32; 4]> {
+        let mut b = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for k in self.subpaths.iter().flat_map(|s| &s.knots) {
+            for p in [k.preceding, k.anchor, k.leaving] {
+                b = [
+                    b[0].min(p[0]),
+                    b[1].min(p[1]),
+                    b[2].max(p[0]),
+                    b[3].max(p[1]),
+                ];
+            }
+        }
+        if !b[0].is_finite() {
+            return None;
+        }
+        let (w, h) = (doc_width as f64, doc_height as f64);
+        Some([
+            (b[0] * w) as f32,
+            (b[1] * h) as f32,
+            (b[2] * w) as f32,
+            (b[3] * h) as f32,
+        ])
+    }
+}
+
 /// Reads one 8.24 fixed-point value.
 fn fixed(b: &[u8]) -> f64 {
     let v = i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
