@@ -1,0 +1,477 @@
+//! Tests of effect parsing and rendering against hand-computed values.
+
+use super::*;
+use crate::color::ColorInfo;
+use crate::limits::Limits;
+use crate::psd::descriptor::Descriptor;
+use crate::psd::reader::Reader;
+use crate::render::raster::{Raster, Rect};
+use crate::render::Context;
+
+// --- descriptor byte builders (format per the Photoshop file spec) ---
+
+fn id(s: &str) -> Vec<u8> {
+    let mut v = Vec::new();
+    if s.len() == 4 {
+        v.extend(0u32.to_be_bytes());
+    } else {
+        v.extend((s.len() as u32).to_be_bytes());
+    }
+    v.extend(s.as_bytes());
+    v
+}
+
+fn obj(class: &str, items: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut v = vec![0, 0, 0, 1, 0, 0]; // name: one NUL unit
+    v.extend(id(class));
+    v.extend((items.len() as u32).to_be_bytes());
+    for (k, val) in items {
+        v.extend(id(k));
+        v.extend(val);
+    }
+    v
+}
+
+fn objc(class: &str, items: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut v = b"Objc".to_vec();
+    v.extend(obj(class, items));
+    v
+}
+
+fn unit(u: &str, x: f64) -> Vec<u8> {
+    let mut v = b"UntF".to_vec();
+    v.extend(u.as_bytes());
+    v.extend(x.to_be_bytes());
+    v
+}
+
+fn dbl(x: f64) -> Vec<u8> {
+    let mut v = b"doub".to_vec();
+    v.extend(x.to_be_bytes());
+    v
+}
+
+fn boolean(b: bool) -> Vec<u8> {
+    vec![b'b', b'o', b'o', b'l', b as u8]
+}
+
+fn enm(t: &str, val: &str) -> Vec<u8> {
+    let mut v = b"enum".to_vec();
+    v.extend(id(t));
+    v.extend(id(val));
+    v
+}
+
+fn rgb(r: f64, g: f64, b: f64) -> Vec<u8> {
+    objc(
+        "RGBC",
+        &[("Rd  ", dbl(r)), ("Grn ", dbl(g)), ("Bl  ", dbl(b))],
+    )
+}
+
+fn block(root: Vec<u8>) -> Vec<u8> {
+    let mut v = 0u32.to_be_bytes().to_vec();
+    v.extend(16u32.to_be_bytes());
+    v.extend(root);
+    v
+}
+
+fn sample_block(master: bool) -> Vec<u8> {
+    let shadow = objc(
+        "DrSh",
+        &[
+            ("enab", boolean(true)),
+            ("Md  ", enm("BlnM", "Mltp")),
+            ("Clr ", rgb(10.0, 20.0, 30.0)),
+            ("Opct", unit("#Prc", 60.0)),
+            ("uglg", boolean(false)),
+            ("lagl", unit("#Ang", 45.0)),
+            ("Dstn", unit("#Pxl", 7.0)),
+            ("Ckmt", unit("#Pxl", 25.0)),
+            ("blur", unit("#Pxl", 9.0)),
+            ("layerConceals", boolean(false)),
+        ],
+    );
+    let stroke = objc(
+        "FrFX",
+        &[
+            ("enab", boolean(true)),
+            ("Styl", enm("FStl", "InsF")),
+            ("PntT", enm("FrFl", "SClr")),
+            ("Md  ", enm("BlnM", "Nrml")),
+            ("Opct", unit("#Prc", 100.0)),
+            ("Sz  ", unit("#Pxl", 3.0)),
+            ("Clr ", rgb(255.0, 0.0, 0.0)),
+        ],
+    );
+    let glow_off = objc("OrGl", &[("enab", boolean(false))]);
+    block(obj(
+        "null",
+        &[
+            ("Scl ", unit("#Prc", 100.0)),
+            ("masterFXSwitch", boolean(master)),
+            ("DrSh", shadow),
+            ("OrGl", glow_off),
+            ("FrFX", stroke),
+        ],
+    ))
+}
+
+#[test]
+fn parses_a_hand_built_block() {
+    let fx = parse(&sample_block(true), 16).unwrap();
+    assert_eq!(fx.enabled, vec!["drop shadow", "stroke"]);
+    let s = &fx.drop_shadows[0];
+    assert_eq!(s.mode, BlendMode::Multiply);
+    assert!((s.opacity - 0.6).abs() < 1e-6);
+    assert_eq!(s.angle, 45.0);
+    assert!(!s.use_global_light);
+    assert_eq!(s.distance, 7.0);
+    assert!((s.spread - 0.25).abs() < 1e-6);
+    assert_eq!(s.size, 9.0);
+    assert!(!s.knockout);
+    assert_eq!(s.color.f64("Grn "), Some(20.0));
+    let st = &fx.strokes[0];
+    assert_eq!(st.position, StrokePosition::Inside);
+    assert_eq!(st.size, 3.0);
+    assert!(matches!(&st.fill, StrokeFill::Color(c) if c.f64("Rd  ") == Some(255.0)));
+    assert_eq!(fx.global_angle, DEFAULT_GLOBAL_ANGLE);
+}
+
+#[test]
+fn master_switch_off_disables_everything() {
+    let fx = parse(&sample_block(false), 16).unwrap();
+    assert!(fx.is_empty());
+    assert!(fx.drop_shadows.is_empty() && fx.strokes.is_empty());
+}
+
+#[test]
+fn truncated_and_bad_blocks_are_errors() {
+    let b = sample_block(true);
+    for cut in [0, 3, 8, 20, b.len() / 2, b.len() - 1] {
+        assert!(parse(&b[..cut], 16).is_err(), "cut at {cut}");
+    }
+    let mut bad = b.clone();
+    bad[3] = 1; // version 1
+    assert!(parse(&bad, 16).is_err());
+}
+
+/// Finds the first `8BIM<key>` tagged block in a file and returns its data.
+fn find_block<'a>(bytes: &'a [u8], key: &[u8; 4]) -> Option<&'a [u8]> {
+    let mut pat = b"8BIM".to_vec();
+    pat.extend(key);
+    let at = bytes.windows(8).position(|w| w == pat.as_slice())?;
+    let len = u32::from_be_bytes(bytes.get(at + 8..at + 12)?.try_into().ok()?) as usize;
+    bytes.get(at + 12..at + 12 + len)
+}
+
+#[test]
+fn parses_every_real_block_of_a_fixture() {
+    let path = "../../shared/fixtures/psd/ag-psd/effects.psd";
+    let Ok(bytes) = std::fs::read(path) else {
+        eprintln!("skipping: {path} not found");
+        return;
+    };
+    // Walk all lfx2 blocks.
+    let mut rest: &[u8] = &bytes;
+    let mut names = Vec::new();
+    while let Some(data) = find_block(rest, b"lfx2") {
+        let fx = parse(data, 32).unwrap();
+        names.extend(fx.enabled.iter().copied());
+        let off = data.as_ptr() as usize - rest.as_ptr() as usize + data.len();
+        rest = &rest[off..];
+    }
+    // psd-tools lists for this file: gradient overlays, satin, drop shadow,
+    // inner shadow, outer and inner glow, bevel (the colour overlay layer has
+    // its master switch off).
+    for n in [
+        "gradient overlay",
+        "satin",
+        "drop shadow",
+        "inner shadow",
+        "outer glow",
+        "inner glow",
+        "bevel and emboss",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    assert!(!names.contains(&"color overlay"), "{names:?}");
+}
+
+// --- rendering ---
+
+struct Env {
+    info: ColorInfo,
+    limits: Limits,
+}
+
+impl Env {
+    fn new() -> Self {
+        Env {
+            info: ColorInfo::default(),
+            limits: Limits::default(),
+        }
+    }
+    fn ctx(&self, w: u32, h: u32) -> Context<'_> {
+        Context {
+            info: &self.info,
+            patterns: &[],
+            canvas: Rect::new(0, 0, w, h),
+            limits: &self.limits,
+        }
+    }
+}
+
+fn color_desc(r: f64, g: f64, b: f64) -> Descriptor {
+    let bytes = obj(
+        "RGBC",
+        &[("Rd  ", dbl(r)), ("Grn ", dbl(g)), ("Bl  ", dbl(b))],
+    );
+    crate::psd::descriptor::parse(&mut Reader::new(&bytes), 4).unwrap()
+}
+
+/// A 10x10 opaque blue square at (20, 20) on a 60x60 canvas.
+fn square() -> Raster {
+    Raster::filled(Rect::new(20, 20, 10, 10), [0.0, 0.0, 1.0, 0.0], 1.0)
+}
+
+fn normal(opacity: f32, fill: f32) -> LayerBlend {
+    LayerBlend {
+        mode: BlendMode::Normal,
+        opacity,
+        fill,
+    }
+}
+
+fn shadow_fx(size: f32, knockout: bool) -> Effects {
+    Effects {
+        enabled: vec!["drop shadow"],
+        drop_shadows: vec![Shadow {
+            mode: BlendMode::Normal,
+            color: color_desc(255.0, 0.0, 0.0),
+            opacity: 0.75,
+            angle: 90.0,
+            use_global_light: false,
+            distance: 5.0,
+            spread: 0.0,
+            size,
+            contour: Contour::linear(),
+            knockout,
+        }],
+        ..Effects::default()
+    }
+}
+
+#[test]
+fn drop_shadow_at_90_degrees_lands_below() {
+    let env = Env::new();
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    let missing = composite_with_effects(
+        &mut dst,
+        &square(),
+        normal(1.0, 1.0),
+        &shadow_fx(0.0, true),
+        &env.ctx(60, 60),
+    );
+    assert!(missing.is_empty(), "{missing:?}");
+    // Content untouched.
+    let i = dst.index(25, 25).unwrap();
+    assert_eq!(dst.alpha[i], 1.0);
+    assert!((dst.color[i][2] - 1.0).abs() < 1e-6);
+    // Hard shadow (size 0): rows 30..35 below the square, red at 75%.
+    for y in 30..35 {
+        let i = dst.index(25, y).unwrap();
+        assert!(
+            (dst.alpha[i] - 0.75).abs() < 1e-5,
+            "y {y}: {}",
+            dst.alpha[i]
+        );
+        assert!((dst.color[i][0] - 1.0).abs() < 1e-5);
+    }
+    for (x, y) in [(25, 35), (25, 19), (19, 27), (30, 27)] {
+        assert_eq!(dst.alpha[dst.index(x, y).unwrap()], 0.0, "({x},{y})");
+    }
+}
+
+#[test]
+fn blurred_shadow_is_centred_five_pixels_down() {
+    // Fill 0 and no knockout: the canvas holds the shadow alone.
+    let env = Env::new();
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(
+        &mut dst,
+        &square(),
+        normal(1.0, 0.0),
+        &shadow_fx(8.0, false),
+        &env.ctx(60, 60),
+    );
+    let (mut m, mut mx, mut my) = (0f64, 0f64, 0f64);
+    for y in 0..60 {
+        for x in 0..60 {
+            let a = dst.alpha[dst.index(x, y).unwrap()] as f64;
+            m += a;
+            mx += a * (x as f64 + 0.5);
+            my += a * (y as f64 + 0.5);
+        }
+    }
+    // Mass is preserved by the blur: 100 pixels at 75%.
+    assert!((m - 75.0).abs() < 0.05, "mass {m}");
+    assert!((mx / m - 25.0).abs() < 1e-3, "x centroid {}", mx / m);
+    assert!((my / m - 30.0).abs() < 1e-3, "y centroid {}", my / m);
+}
+
+fn stroke_fx(position: StrokePosition, size: f32) -> Effects {
+    Effects {
+        enabled: vec!["stroke"],
+        strokes: vec![Stroke {
+            mode: BlendMode::Normal,
+            opacity: 1.0,
+            size,
+            position,
+            fill: StrokeFill::Color(color_desc(255.0, 0.0, 0.0)),
+        }],
+        ..Effects::default()
+    }
+}
+
+#[test]
+fn outside_stroke_covers_a_ring() {
+    let env = Env::new();
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(
+        &mut dst,
+        &square(),
+        normal(1.0, 1.0),
+        &stroke_fx(StrokePosition::Outside, 2.0),
+        &env.ctx(60, 60),
+    );
+    let a = |x, y| dst.alpha[dst.index(x, y).unwrap()];
+    let red = |x, y| dst.color[dst.index(x, y).unwrap()][0];
+    // Pixel centres 0.5 and 1.5 px from the edge: fully covered, red.
+    for (x, y) in [(19, 25), (18, 25), (30, 22), (31, 22), (24, 18), (24, 31)] {
+        assert!((a(x, y) - 1.0).abs() < 1e-5, "({x},{y}) {}", a(x, y));
+        assert!((red(x, y) - 1.0).abs() < 1e-5);
+    }
+    // 2.5 px away: empty.
+    for (x, y) in [(17, 25), (32, 22), (24, 17), (24, 32)] {
+        assert_eq!(a(x, y), 0.0, "({x},{y})");
+    }
+    // Inside stays blue.
+    assert_eq!(dst.color[dst.index(20, 20).unwrap()], [0.0, 0.0, 1.0, 0.0]);
+    // Rounded corner: pixel (18, 18) is hypot(1.5, 1.5) = 2.121 from the
+    // corner, so a 2 px stroke covers 2 - 2.121 + 0.5 of it.
+    let expect = 2.5 - (1.5f32 * 1.5 * 2.0).sqrt();
+    assert!((a(18, 18) - expect).abs() < 1e-4, "{}", a(18, 18));
+    // Pixel (19, 19): 0.707 away, fully covered.
+    assert!((a(19, 19) - 1.0).abs() < 1e-5);
+}
+
+#[test]
+fn inside_stroke_stays_inside() {
+    let env = Env::new();
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(
+        &mut dst,
+        &square(),
+        normal(1.0, 1.0),
+        &stroke_fx(StrokePosition::Inside, 2.0),
+        &env.ctx(60, 60),
+    );
+    let px = |x, y| {
+        (
+            dst.color[dst.index(x, y).unwrap()],
+            dst.alpha[dst.index(x, y).unwrap()],
+        )
+    };
+    assert_eq!(px(20, 25), ([1.0, 0.0, 0.0, 0.0], 1.0));
+    assert_eq!(px(21, 25), ([1.0, 0.0, 0.0, 0.0], 1.0));
+    assert_eq!(px(22, 25), ([0.0, 0.0, 1.0, 0.0], 1.0));
+    assert_eq!(px(19, 25).1, 0.0);
+}
+
+fn overlay_fx(opacity: f32) -> Effects {
+    Effects {
+        enabled: vec!["color overlay"],
+        color_overlays: vec![ColorOverlay {
+            mode: BlendMode::Normal,
+            color: color_desc(0.0, 255.0, 0.0),
+            opacity,
+        }],
+        ..Effects::default()
+    }
+}
+
+#[test]
+fn color_overlay_replaces_colour() {
+    let env = Env::new();
+    // Backdrop: opaque white.
+    let mut dst = Raster::filled(Rect::new(0, 0, 60, 60), [1.0, 1.0, 1.0, 0.0], 1.0);
+    // Content with a half-covered edge column.
+    let mut content = square();
+    for y in 20..30 {
+        let i = content.index(29, y).unwrap();
+        content.alpha[i] = 0.5;
+    }
+    composite_with_effects(
+        &mut dst,
+        &content,
+        normal(1.0, 1.0),
+        &overlay_fx(1.0),
+        &env.ctx(60, 60),
+    );
+    let i = dst.index(25, 25).unwrap();
+    assert_eq!(dst.color[i], [0.0, 1.0, 0.0, 0.0]);
+    // Edge: half green, half white backdrop (no blue left).
+    let i = dst.index(29, 25).unwrap();
+    let c = dst.color[i];
+    assert!(
+        (c[0] - 0.5).abs() < 1e-5 && (c[1] - 1.0).abs() < 1e-5 && (c[2] - 0.5).abs() < 1e-5,
+        "{c:?}"
+    );
+    // Outside untouched.
+    assert_eq!(dst.color[dst.index(31, 25).unwrap()], [1.0, 1.0, 1.0, 0.0]);
+    // Half-opacity overlay mixes green with the blue content.
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(
+        &mut dst,
+        &square(),
+        normal(1.0, 1.0),
+        &overlay_fx(0.5),
+        &env.ctx(60, 60),
+    );
+    let c = dst.color[dst.index(25, 25).unwrap()];
+    assert!(
+        (c[1] - 0.5).abs() < 1e-5 && (c[2] - 0.5).abs() < 1e-5,
+        "{c:?}"
+    );
+}
+
+#[test]
+fn fill_opacity_hides_content_but_not_effects() {
+    let env = Env::new();
+    let mut fx = overlay_fx(1.0);
+    fx.enabled.push("stroke");
+    fx.strokes = stroke_fx(StrokePosition::Outside, 2.0).strokes;
+    // Fill 0: the overlay (an interior effect) still shows, as does the stroke.
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(&mut dst, &square(), normal(1.0, 0.0), &fx, &env.ctx(60, 60));
+    let i = dst.index(25, 25).unwrap();
+    assert_eq!((dst.color[i], dst.alpha[i]), ([0.0, 1.0, 0.0, 0.0], 1.0));
+    assert_eq!(dst.alpha[dst.index(18, 25).unwrap()], 1.0);
+    // Without the overlay, fill 0 leaves the inside empty and the stroke.
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(
+        &mut dst,
+        &square(),
+        normal(1.0, 0.0),
+        &stroke_fx(StrokePosition::Outside, 2.0),
+        &env.ctx(60, 60),
+    );
+    assert_eq!(dst.alpha[dst.index(25, 25).unwrap()], 0.0);
+    assert_eq!(dst.alpha[dst.index(18, 25).unwrap()], 1.0);
+    // Layer opacity scales everything, effects included.
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(&mut dst, &square(), normal(0.5, 0.0), &fx, &env.ctx(60, 60));
+    assert!((dst.alpha[dst.index(25, 25).unwrap()] - 0.5).abs() < 1e-6);
+    assert!((dst.alpha[dst.index(18, 25).unwrap()] - 0.5).abs() < 1e-6);
+}
