@@ -29,7 +29,7 @@
 
 use super::blur::{gaussian_blur, reach};
 use super::distance::signed_distance;
-use super::{Contour, Effects, Glow, GradientStyle, PatternStyle, Shadow, StrokeFill};
+use super::{Effects, Glow, GradientStyle, PatternStyle, StrokeFill};
 use crate::psd::descriptor::Descriptor;
 use crate::render::blend::{composite_span, BlendMode};
 use crate::render::gradient::Gradient;
@@ -90,7 +90,7 @@ impl Mask {
 }
 
 /// Per-layer working state: the shape and the lazily computed distances.
-struct Shape<'a> {
+struct Shape {
     /// Plane rectangle (the working rect grown by the effects' reach).
     rect: Rect,
     w: usize,
@@ -99,10 +99,9 @@ struct Shape<'a> {
     alpha: Vec<f32>,
     /// Signed distance to the alpha edge, computed on first use.
     sd: Option<Vec<f32>>,
-    content: &'a Raster,
 }
 
-impl Shape<'_> {
+impl Shape {
     fn sd(&mut self) -> &[f32] {
         if self.sd.is_none() {
             self.sd = Some(signed_distance(&self.alpha, self.w, self.h));
@@ -143,49 +142,117 @@ fn color_of(desc: &Descriptor, ctx: &Context<'_>) -> Color {
     crate::color::descriptor_color(desc, ctx.info).unwrap_or([0.0; 4])
 }
 
-/// Composites paint onto `target` over `area` (inside `target.rect`): each
-/// row's colours come from `color(y, x0, row)` and coverage from
-/// `mask(y, x0, row)`.
-fn paint(
-    target: &mut Raster,
-    area: Rect,
+/// Fills a row with paint colours, given the row's canvas `y` and first `x`.
+type ColorFn<'a> = Box<dyn Fn(i32, i32, &mut [Color]) + 'a>;
+/// Fills a row with paint coverage.
+type MaskFn<'a> = Box<dyn Fn(i32, i32, &mut [f32]) + 'a>;
+
+/// One paint operation of an effect: colour and coverage per row, blended
+/// with a mode and opacity.
+struct Op<'a> {
     mode: BlendMode,
     opacity: f32,
-    mut color: impl FnMut(i32, i32, &mut [Color]),
-    mut mask: impl FnMut(i32, i32, &mut [f32]),
-) {
-    let area = area.intersect(&target.rect);
-    if area.is_empty() || opacity <= 0.0 {
-        return;
-    }
-    let n = area.width() as usize;
-    let mut crow = vec![[0f32; 4]; n];
-    let mut mrow = vec![0f32; n];
-    for y in area.top..area.bottom {
-        mask(y, area.left, &mut mrow);
-        if mrow.iter().all(|&m| m <= 0.0) {
-            continue;
+    color: ColorFn<'a>,
+    mask: MaskFn<'a>,
+}
+
+/// Scratch rows reused by every [`Op::apply`].
+#[derive(Default)]
+struct Scratch {
+    color: Vec<Color>,
+    mask: Vec<f32>,
+}
+
+impl Op<'_> {
+    /// Composites this paint onto one row (`dc`, `da` start at canvas `x0`).
+    fn apply(&self, y: i32, x0: i32, dc: &mut [Color], da: &mut [f32], s: &mut Scratch) {
+        let n = dc.len();
+        if n == 0 || self.opacity <= 0.0 {
+            return;
         }
-        color(y, area.left, &mut crow);
-        let (dc, da) = target.span_mut(y, area.left, area.right);
-        composite_span(mode, dc, da, &crow, &mrow, opacity, 1.0, None, area.left, y);
+        s.mask.resize(n, 0.0);
+        s.color.resize(n, [0.0; 4]);
+        let (mrow, crow) = (&mut s.mask[..n], &mut s.color[..n]);
+        (self.mask)(y, x0, mrow);
+        if mrow.iter().all(|&m| m <= 0.0) {
+            return;
+        }
+        (self.color)(y, x0, crow);
+        composite_span(
+            self.mode,
+            dc,
+            da,
+            crow,
+            mrow,
+            self.opacity,
+            1.0,
+            None,
+            x0,
+            y,
+        );
     }
 }
 
 /// A constant-colour row filler.
-fn solid(c: Color) -> impl FnMut(i32, i32, &mut [Color]) {
-    move |_, _, row: &mut [Color]| row.iter_mut().for_each(|p| *p = c)
+fn solid<'a>(c: Color) -> ColorFn<'a> {
+    Box::new(move |_, _, row: &mut [Color]| row.iter_mut().for_each(|p| *p = c))
+}
+
+/// Coverage sampled from a mask plane at each pixel, through `f`.
+fn from_mask<'a>(m: Mask, f: impl Fn(f32) -> f32 + 'a) -> MaskFn<'a> {
+    Box::new(move |y, x0, row: &mut [f32]| {
+        for (i, v) in row.iter_mut().enumerate() {
+            *v = f(m.at(x0 + i as i32, y));
+        }
+    })
+}
+
+/// Coverage sampled from a mask plane shifted by (dx, dy) (bilinear).
+fn from_shifted<'a>(m: Mask, dx: f32, dy: f32, f: impl Fn(f32) -> f32 + 'a) -> MaskFn<'a> {
+    Box::new(move |y, x0, row: &mut [f32]| {
+        for (i, v) in row.iter_mut().enumerate() {
+            *v = f(m.sample((x0 + i as i32) as f32 - dx, y as f32 - dy));
+        }
+    })
+}
+
+/// The paint of a stroke, and the paint's own alpha (patterns).
+fn stroke_paint<'a>(
+    fill: &'a StrokeFill,
+    layer: Rect,
+    ctx: &Context<'a>,
+) -> Option<(ColorFn<'a>, Option<(&'a Raster, &'a PatternStyle)>)> {
+    Some(match fill {
+        StrokeFill::Color(c) => (solid(color_of(c, ctx)), None),
+        StrokeFill::Gradient(g) => {
+            let gp = GradientPainter::new(g, layer, ctx)?;
+            (
+                Box::new(move |y, x0, row: &mut [Color]| gp.colors(y, x0, row)),
+                None,
+            )
+        }
+        StrokeFill::Pattern(p) => {
+            let tile = find_pattern(ctx, p)?;
+            (pattern_colors(tile, p), Some((tile, p)))
+        }
+    })
 }
 
 /// Composites `content` with its effects onto `dst`. Returns the names of
 /// effects it could not render, for warnings. Satin and bevel & emboss are
 /// rendered as approximations and not reported.
-pub fn composite_with_effects(
+///
+/// Works row by row: every effect is first turned into a coverage plane
+/// (blurred, offset, distance-banded) and a paint, then each row of the
+/// working area is composed in two small row buffers (`E` and `I`, see the
+/// module docs), so memory stays at a few planes of `f32` whatever the
+/// number of effects.
+pub fn composite_with_effects<'a>(
     dst: &mut Raster,
-    content: &Raster,
+    content: &'a Raster,
     blend: LayerBlend,
-    effects: &Effects,
-    ctx: &Context<'_>,
+    effects: &'a Effects,
+    ctx: &Context<'a>,
 ) -> Vec<&'static str> {
     let mut missing: Vec<&'static str> = effects.unsupported.clone();
     if effects.is_empty() {
@@ -248,132 +315,126 @@ pub fn composite_with_effects(
         h: ph,
         alpha,
         sd: None,
-        content,
     };
-    let shape_mask = Mask::new(plane, shape.alpha.clone());
 
-    // E0: backdrop plus the effects below the layer.
-    let mut e0 = Raster::transparent(work);
-    for y in work.top..work.bottom {
-        let (sc, sa) = dst.span(y, work.left, work.right);
-        let (dc, da) = e0.span_mut(y, work.left, work.right);
-        dc.copy_from_slice(sc);
-        da.copy_from_slice(sa);
-    }
-    // "Layer knocks out drop shadow": the interior is built on the backdrop
-    // as it was before the knocked-out shadows, so they show only where the
-    // layer does not cover (and through partial coverage exactly once).
-    let mut i0: Option<Raster> = None;
+    // Below the layer: (paint, also under the interior).
+    let mut below: Vec<(Op<'a>, bool)> = Vec::new();
     for s in effects.drop_shadows.iter().rev() {
-        if s.knockout && i0.is_none() {
-            i0 = Some(e0.clone());
-        }
-        let targets: [Option<&mut Raster>; 2] =
-            [Some(&mut e0), if s.knockout { None } else { i0.as_mut() }];
-        drop_shadow(targets, &mut shape, s, effects, ctx);
+        let angle = if s.use_global_light {
+            effects.global_angle
+        } else {
+            s.angle
+        };
+        let (dx, dy) = light_offset(angle, s.distance);
+        let b = shape.blurred(s.spread * s.size, s.size * (1.0 - s.spread));
+        let contour = &s.contour;
+        let mask: MaskFn<'a> = if contour.is_linear() {
+            from_shifted(b, dx, dy, |v| v)
+        } else {
+            from_shifted(b, dx, dy, move |v| contour.apply(v))
+        };
+        let op = Op {
+            mode: s.mode,
+            opacity: s.opacity,
+            color: solid(color_of(&s.color, ctx)),
+            mask,
+        };
+        below.push((op, !s.knockout));
     }
     for g in effects.outer_glows.iter().rev() {
-        outer_glow(
-            [Some(&mut e0), i0.as_mut()],
-            &mut shape,
-            g,
-            ctx,
-            &mut missing,
-        );
+        let Some(cd) = &g.color else {
+            missing.push("outer glow (gradient)");
+            continue;
+        };
+        let b = shape.blurred(g.spread * g.size, g.size * (1.0 - g.spread));
+        let op = Op {
+            mode: g.mode,
+            opacity: g.opacity,
+            color: solid(color_of(cd, ctx)),
+            mask: from_mask(b, move |v| glow_curve(g, v)),
+        };
+        below.push((op, true));
     }
 
-    // I: the layer's colour over E0, then the interior effects.
-    let inner = content.rect.intersect(&work);
-    let mut int = i0.unwrap_or_else(|| e0.clone());
-    if !inner.is_empty() {
-        let ones = vec![1f32; inner.width() as usize];
-        for y in inner.top..inner.bottom {
-            let (sc, _) = content.span(y, inner.left, inner.right);
-            let (dc, da) = int.span_mut(y, inner.left, inner.right);
-            composite_span(
-                blend.mode, dc, da, sc, &ones, 1.0, blend.fill, None, inner.left, y,
-            );
-        }
-    }
+    // Inside the layer, bottom to top.
+    let mut interior: Vec<Op<'a>> = Vec::new();
+    // Outside the layer, above the effects below it.
+    let mut exterior: Vec<Op<'a>> = Vec::new();
     for p in effects.pattern_overlays.iter().rev() {
-        match find_pattern(ctx, &p.pattern) {
-            Some(tile) => paint(
-                &mut int,
-                inner,
-                p.mode,
-                p.opacity,
-                pattern_colors(tile, &p.pattern),
-                pattern_alpha(tile, &p.pattern, |_, _| 1.0),
-            ),
-            None => missing.push("pattern overlay (pattern not found)"),
-        }
+        let Some(tile) = find_pattern(ctx, &p.pattern) else {
+            missing.push("pattern overlay (pattern not found)");
+            continue;
+        };
+        let ps = &p.pattern;
+        interior.push(Op {
+            mode: p.mode,
+            opacity: p.opacity,
+            color: pattern_colors(tile, ps),
+            mask: Box::new(move |y, x0, row: &mut [f32]| {
+                for (i, v) in row.iter_mut().enumerate() {
+                    *v = pattern_alpha_at(tile, ps, x0 + i as i32, y);
+                }
+            }),
+        });
     }
     for g in effects.gradient_overlays.iter().rev() {
-        match GradientPainter::new(&g.style, content.rect, ctx) {
-            Some(gp) => {
-                let gp2 = gp.clone();
-                paint(
-                    &mut int,
-                    inner,
-                    g.mode,
-                    g.opacity,
-                    move |y, x0, row| gp.colors(y, x0, row),
-                    move |y, x0, row| gp2.alphas(y, x0, row),
-                )
-            }
-            None => missing.push("gradient overlay (bad gradient)"),
-        }
+        let Some(gp) = GradientPainter::new(&g.style, content.rect, ctx) else {
+            missing.push("gradient overlay (bad gradient)");
+            continue;
+        };
+        let gp = std::rc::Rc::new(gp);
+        let gp2 = gp.clone();
+        interior.push(Op {
+            mode: g.mode,
+            opacity: g.opacity,
+            color: Box::new(move |y, x0, row: &mut [Color]| gp.colors(y, x0, row)),
+            mask: Box::new(move |y, x0, row: &mut [f32]| gp2.alphas(y, x0, row)),
+        });
     }
     for c in effects.color_overlays.iter().rev() {
-        let col = color_of(&c.color, ctx);
-        paint(&mut int, inner, c.mode, c.opacity, solid(col), |_, _, m| {
-            m.iter_mut().for_each(|v| *v = 1.0)
+        interior.push(Op {
+            mode: c.mode,
+            opacity: c.opacity,
+            color: solid(color_of(&c.color, ctx)),
+            mask: Box::new(|_, _, row: &mut [f32]| row.iter_mut().for_each(|v| *v = 1.0)),
         });
     }
     for s in effects.satins.iter().rev() {
+        // Approximation: the difference of two copies of the blurred shape
+        // offset both ways along the angle.
         let b = shape.blurred(0.0, s.size);
         let (dx, dy) = light_offset(s.angle, s.distance);
-        let contour = (!s.contour.is_linear()).then_some(&s.contour);
-        let col = color_of(&s.color, ctx);
-        let invert = s.invert;
-        paint(
-            &mut int,
-            inner,
-            s.mode,
-            s.opacity,
-            solid(col),
-            |y, x0, m| {
-                for (i, v) in m.iter_mut().enumerate() {
+        let (invert, contour) = (s.invert, &s.contour);
+        let linear = contour.is_linear();
+        interior.push(Op {
+            mode: s.mode,
+            opacity: s.opacity,
+            color: solid(color_of(&s.color, ctx)),
+            mask: Box::new(move |y, x0, row: &mut [f32]| {
+                for (i, v) in row.iter_mut().enumerate() {
                     let (x, yf) = ((x0 + i as i32) as f32, y as f32);
                     let d = (b.sample(x - dx, yf - dy) - b.sample(x + dx, yf + dy)).abs();
                     let d = if invert { 1.0 - d } else { d };
-                    *v = contour.map_or(d, |c| c.apply(d));
+                    *v = if linear { d } else { contour.apply(d) };
                 }
-            },
-        );
+            }),
+        });
     }
     for g in effects.inner_glows.iter().rev() {
         let Some(cd) = &g.color else {
             missing.push("inner glow (gradient)");
             continue;
         };
-        let col = color_of(cd, ctx);
         let b = shape.blurred(-g.spread * g.size, g.size * (1.0 - g.spread));
         let from_center = g.from_center;
-        paint(
-            &mut int,
-            inner,
-            g.mode,
-            g.opacity,
-            solid(col),
-            |y, x0, m| {
-                for (i, v) in m.iter_mut().enumerate() {
-                    let raw = b.at(x0 + i as i32, y);
-                    let raw = if from_center { raw } else { 1.0 - raw };
-                    *v = glow_curve(g, raw);
-                }
-            },
-        );
+        interior.push(Op {
+            mode: g.mode,
+            opacity: g.opacity,
+            color: solid(color_of(cd, ctx)),
+            mask: from_mask(b, move |v| {
+                glow_curve(g, if from_center { v } else { 1.0 - v })
+            }),
+        });
     }
     for s in effects.inner_shadows.iter().rev() {
         let angle = if s.use_global_light {
@@ -383,92 +444,78 @@ pub fn composite_with_effects(
         };
         let (dx, dy) = light_offset(angle, s.distance);
         let b = shape.blurred(-s.spread * s.size, s.size * (1.0 - s.spread));
-        let col = color_of(&s.color, ctx);
-        let contour = (!s.contour.is_linear()).then_some(&s.contour);
-        paint(
-            &mut int,
-            inner,
-            s.mode,
-            s.opacity,
-            solid(col),
-            |y, x0, m| {
-                for (i, v) in m.iter_mut().enumerate() {
-                    let raw = 1.0 - b.sample((x0 + i as i32) as f32 - dx, y as f32 - dy);
-                    *v = contour.map_or(raw, |c| c.apply(raw));
+        let contour = &s.contour;
+        let linear = contour.is_linear();
+        interior.push(Op {
+            mode: s.mode,
+            opacity: s.opacity,
+            color: solid(color_of(&s.color, ctx)),
+            mask: from_shifted(b, dx, dy, move |v| {
+                let raw = 1.0 - v;
+                if linear {
+                    raw
+                } else {
+                    contour.apply(raw)
                 }
-            },
-        );
+            }),
+        });
     }
 
-    // Strokes: inside parts into I, outside parts into E.
+    // Strokes: inside parts are interior, outside parts exterior.
     for s in effects.strokes.iter().rev() {
         let (w_in, w_out) = match s.position {
             super::StrokePosition::Inside => (s.size, 0.0),
             super::StrokePosition::Outside => (0.0, s.size),
             super::StrokePosition::Center => (s.size / 2.0, s.size / 2.0),
         };
-        let sd = Mask::new(plane, shape.sd().to_vec());
-        let (color, pattern): (Option<Box<dyn FnMut(i32, i32, &mut [Color])>>, _) = match &s.fill {
-            StrokeFill::Color(c) => (Some(Box::new(solid(color_of(c, ctx)))), None),
-            StrokeFill::Gradient(g) => match GradientPainter::new(g, content.rect, ctx) {
-                Some(gp) => (
-                    Some(Box::new(move |y, x0, row: &mut [Color]| {
-                        gp.colors(y, x0, row)
-                    })),
-                    None,
-                ),
-                None => (None, None),
-            },
-            StrokeFill::Pattern(p) => match find_pattern(ctx, p) {
-                Some(tile) => (Some(Box::new(pattern_colors(tile, p))), Some((tile, p))),
-                None => (None, None),
-            },
-        };
-        let Some(mut color) = color else {
-            missing.push("stroke (paint not found)");
-            continue;
-        };
-        let paint_alpha = |y: i32, x: i32| -> f32 {
-            match pattern {
-                Some((tile, p)) => pattern_alpha_at(tile, p, x, y),
-                None => 1.0,
+        let sd = std::rc::Rc::new(Mask::new(plane, shape.sd().to_vec()));
+        for (width, inside) in [(w_in, true), (w_out, false)] {
+            if width <= 0.0 {
+                continue;
             }
-        };
-        if w_in > 0.0 {
-            paint(
-                &mut int,
-                inner,
-                s.mode,
-                s.opacity,
-                &mut color,
-                |y, x0, m| {
-                    for (i, v) in m.iter_mut().enumerate() {
-                        let x = x0 + i as i32;
-                        let d = sd.at(x, y);
-                        *v = (w_in - d + 0.5).clamp(0.0, 1.0) * paint_alpha(y, x);
-                    }
-                },
-            );
-        }
-        if w_out > 0.0 {
-            paint(&mut e0, work, s.mode, s.opacity, &mut color, |y, x0, m| {
-                for (i, v) in m.iter_mut().enumerate() {
+            let Some((color, pattern)) = stroke_paint(&s.fill, content.rect, ctx) else {
+                missing.push("stroke (paint not found)");
+                break;
+            };
+            let sd = sd.clone();
+            let mask: MaskFn<'a> = Box::new(move |y, x0, row: &mut [f32]| {
+                for (i, v) in row.iter_mut().enumerate() {
                     let x = x0 + i as i32;
-                    // Inside the shape sd is large: the band reaches under the
-                    // layer; outside pixels of the plane's rect are far away.
-                    let d = if plane.intersect(&Rect::new(x, y, 1, 1)).is_empty() {
-                        -1e9
+                    let inside_plane =
+                        x >= plane.left && x < plane.right && y >= plane.top && y < plane.bottom;
+                    // Inside: the band reaches out to the edge pixels (the
+                    // final lerp by shape alpha trims it); outside: it reaches
+                    // in under the layer's edge.
+                    let c = if inside {
+                        (width - sd.at(x, y) + 0.5).clamp(0.0, 1.0)
+                    } else if inside_plane {
+                        (sd.at(x, y) + width + 0.5).clamp(0.0, 1.0)
                     } else {
-                        sd.at(x, y)
+                        0.0
                     };
-                    *v = (d + w_out + 0.5).clamp(0.0, 1.0) * paint_alpha(y, x);
+                    *v = match pattern {
+                        Some((tile, p)) if c > 0.0 => c * pattern_alpha_at(tile, p, x, y),
+                        _ => c,
+                    };
                 }
             });
+            let op = Op {
+                mode: s.mode,
+                opacity: s.opacity,
+                color,
+                mask,
+            };
+            if inside {
+                interior.push(op);
+            } else {
+                exterior.push(op);
+            }
         }
     }
 
     for b in effects.bevels.iter().rev() {
         let (hi, lo) = bevel_masks(&mut shape, b, effects);
+        let (hi, lo) = (std::rc::Rc::new(hi), std::rc::Rc::new(lo));
         // An inner bevel lives inside the shape, an outer one outside; the
         // embosses straddle the edge.
         let (to_int, to_ext) = match b.style.as_str() {
@@ -476,48 +523,82 @@ pub fn composite_with_effects(
             "Embs" | "PlEb" => (true, true),
             _ => (true, false),
         };
-        let targets = [to_int.then_some(&mut int), to_ext.then_some(&mut e0)];
-        for target in targets.into_iter().flatten() {
-            let area = target.rect;
-            let (hm, hc, ho) = &b.highlight;
-            paint(
-                target,
-                area,
-                *hm,
-                *ho,
-                solid(color_of(hc, ctx)),
-                |y, x0, m| {
-                    m.iter_mut()
-                        .enumerate()
-                        .for_each(|(i, v)| *v = hi.at(x0 + i as i32, y))
-                },
-            );
-            let (sm, sc, so) = &b.shadow;
-            paint(
-                target,
-                area,
-                *sm,
-                *so,
-                solid(color_of(sc, ctx)),
-                |y, x0, m| {
-                    m.iter_mut()
-                        .enumerate()
-                        .for_each(|(i, v)| *v = lo.at(x0 + i as i32, y))
-                },
-            );
+        for (flag, list) in [(to_int, &mut interior), (to_ext, &mut exterior)] {
+            if !flag {
+                continue;
+            }
+            for (m, (mode, color, opacity)) in [(hi.clone(), &b.highlight), (lo.clone(), &b.shadow)]
+            {
+                list.push(Op {
+                    mode: *mode,
+                    opacity: *opacity,
+                    color: solid(color_of(color, ctx)),
+                    mask: Box::new(move |y, x0, row: &mut [f32]| {
+                        for (i, v) in row.iter_mut().enumerate() {
+                            *v = m.at(x0 + i as i32, y);
+                        }
+                    }),
+                });
+            }
         }
     }
 
-    // Final: lerp(E, I, alpha), then lerp(backdrop, that, opacity).
-    let e = &e0;
+    // Compose row by row.
+    let shape_mask = Mask::new(plane, std::mem::take(&mut shape.alpha));
+    let any_knockout = below.iter().any(|(_, into_int)| !into_int);
+    let inner = content.rect.intersect(&work);
+    let n = work.width() as usize;
+    let (mut ec, mut ea) = (vec![[0f32; 4]; n], vec![0f32; n]);
+    let (mut ic, mut ia) = (vec![[0f32; 4]; n], vec![0f32; n]);
+    let ones = vec![1f32; inner.width() as usize];
+    let mut scratch = Scratch::default();
     let op = blend.opacity.clamp(0.0, 1.0);
+    let (s0, s1) = (
+        (inner.left - work.left).max(0) as usize,
+        (inner.right - work.left).max(0) as usize,
+    );
     for y in work.top..work.bottom {
-        let (ec, ea) = e.span(y, work.left, work.right);
-        let (ic, ia) = int.span(y, work.left, work.right);
+        {
+            let (dc, da) = dst.span(y, work.left, work.right);
+            ec.copy_from_slice(dc);
+            ea.copy_from_slice(da);
+            if any_knockout {
+                ic.copy_from_slice(dc);
+                ia.copy_from_slice(da);
+            }
+        }
+        for (o, into_int) in &below {
+            o.apply(y, work.left, &mut ec, &mut ea, &mut scratch);
+            if any_knockout && *into_int {
+                o.apply(y, work.left, &mut ic, &mut ia, &mut scratch);
+            }
+        }
+        if !any_knockout {
+            ic.copy_from_slice(&ec);
+            ia.copy_from_slice(&ea);
+        }
+        let in_rows = y >= inner.top && y < inner.bottom && s1 > s0;
+        if in_rows {
+            let (sc, _) = content.span(y, inner.left, inner.right);
+            let (c, a) = (&mut ic[s0..s1], &mut ia[s0..s1]);
+            composite_span(
+                blend.mode, c, a, sc, &ones, 1.0, blend.fill, None, inner.left, y,
+            );
+            for o in &interior {
+                o.apply(y, inner.left, c, a, &mut scratch);
+            }
+        }
+        for o in &exterior {
+            o.apply(y, work.left, &mut ec, &mut ea, &mut scratch);
+        }
+        // lerp(E, I, alpha), then lerp(backdrop, that, opacity).
         let (dc, da) = dst.span_mut(y, work.left, work.right);
-        for i in 0..dc.len() {
-            let x = work.left + i as i32;
-            let a = shape_mask.at(x, y).clamp(0.0, 1.0);
+        for i in 0..n {
+            let a = if in_rows && i >= s0 && i < s1 {
+                shape_mask.at(work.left + i as i32, y).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
             let fa = ea[i] + (ia[i] - ea[i]) * a;
             let ba = da[i];
             let oa = ba + (fa - ba) * op;
@@ -534,7 +615,6 @@ pub fn composite_with_effects(
             da[i] = oa;
         }
     }
-    let _ = shape.content;
     missing
 }
 
@@ -548,61 +628,11 @@ fn glow_curve(g: &Glow, raw: f32) -> f32 {
     }
 }
 
-fn drop_shadow(
-    targets: [Option<&mut Raster>; 2],
-    shape: &mut Shape<'_>,
-    s: &Shadow,
-    effects: &Effects,
-    ctx: &Context<'_>,
-) {
-    let angle = if s.use_global_light {
-        effects.global_angle
-    } else {
-        s.angle
-    };
-    let (dx, dy) = light_offset(angle, s.distance);
-    let b = shape.blurred(s.spread * s.size, s.size * (1.0 - s.spread));
-    let col = color_of(&s.color, ctx);
-    let contour: Option<&Contour> = (!s.contour.is_linear()).then_some(&s.contour);
-    for target in targets.into_iter().flatten() {
-        let area = target.rect;
-        paint(target, area, s.mode, s.opacity, solid(col), |y, x0, m| {
-            for (i, v) in m.iter_mut().enumerate() {
-                let raw = b.sample((x0 + i as i32) as f32 - dx, y as f32 - dy);
-                *v = contour.map_or(raw, |c| c.apply(raw));
-            }
-        });
-    }
-}
-
-fn outer_glow(
-    targets: [Option<&mut Raster>; 2],
-    shape: &mut Shape<'_>,
-    g: &Glow,
-    ctx: &Context<'_>,
-    missing: &mut Vec<&'static str>,
-) {
-    let Some(cd) = &g.color else {
-        missing.push("outer glow (gradient)");
-        return;
-    };
-    let col = color_of(cd, ctx);
-    let b = shape.blurred(g.spread * g.size, g.size * (1.0 - g.spread));
-    for target in targets.into_iter().flatten() {
-        let area = target.rect;
-        paint(target, area, g.mode, g.opacity, solid(col), |y, x0, m| {
-            for (i, v) in m.iter_mut().enumerate() {
-                *v = glow_curve(g, b.at(x0 + i as i32, y));
-            }
-        });
-    }
-}
-
 /// Highlight and shadow coverage of a bevel: an approximation. A height
 /// field is built from the distance to the edge (ramp of `size` pixels,
 /// placed by style), softened, and lit by the light at angle / altitude;
 /// facets brighter than flat ground give highlight, darker give shadow.
-fn bevel_masks(shape: &mut Shape<'_>, b: &super::Bevel, effects: &Effects) -> (Mask, Mask) {
+fn bevel_masks(shape: &mut Shape, b: &super::Bevel, effects: &Effects) -> (Mask, Mask) {
     let size = b.size.max(1.0);
     let sign = if b.up { 1.0 } else { -1.0 };
     let style = b.style.as_str();
@@ -651,12 +681,13 @@ fn bevel_masks(shape: &mut Shape<'_>, b: &super::Bevel, effects: &Effects) -> (M
 }
 
 /// Finds a pattern by ID, then by name.
-fn find_pattern<'a>(ctx: &'a Context<'_>, p: &PatternStyle) -> Option<&'a Raster> {
-    ctx.patterns
+fn find_pattern<'a>(ctx: &Context<'a>, p: &PatternStyle) -> Option<&'a Raster> {
+    let patterns: &'a [crate::render::pattern::Pattern] = ctx.patterns;
+    patterns
         .iter()
         .find(|q| !p.id.is_empty() && q.id.trim_end_matches('\0') == p.id)
         .or_else(|| {
-            ctx.patterns
+            patterns
                 .iter()
                 .find(|q| !p.name.is_empty() && q.name.trim_end_matches('\0') == p.name)
         })
@@ -677,32 +708,16 @@ fn tile_index(tile: &Raster, p: &PatternStyle, x: i32, y: i32) -> usize {
         + tx.min(tile.rect.width() as usize - 1)
 }
 
-fn pattern_colors<'a>(
-    tile: &'a Raster,
-    p: &'a PatternStyle,
-) -> impl FnMut(i32, i32, &mut [Color]) + 'a {
-    move |y, x0, row| {
+fn pattern_colors<'a>(tile: &'a Raster, p: &'a PatternStyle) -> ColorFn<'a> {
+    Box::new(move |y, x0, row: &mut [Color]| {
         for (i, c) in row.iter_mut().enumerate() {
             *c = tile.color[tile_index(tile, p, x0 + i as i32, y)];
         }
-    }
+    })
 }
 
 fn pattern_alpha_at(tile: &Raster, p: &PatternStyle, x: i32, y: i32) -> f32 {
     tile.alpha[tile_index(tile, p, x, y)]
-}
-
-fn pattern_alpha<'a>(
-    tile: &'a Raster,
-    p: &'a PatternStyle,
-    extra: impl Fn(i32, i32) -> f32 + 'a,
-) -> impl FnMut(i32, i32, &mut [f32]) + 'a {
-    move |y, x0, row| {
-        for (i, v) in row.iter_mut().enumerate() {
-            let x = x0 + i as i32;
-            *v = pattern_alpha_at(tile, p, x, y) * extra(x, y);
-        }
-    }
 }
 
 /// Samples a gradient style over the canvas (own geometry, kept small until
