@@ -18,7 +18,7 @@ const FAR: f32 = 1e20;
 /// too.
 pub fn signed_distance(alpha: &[f32], width: usize, height: usize) -> Vec<f32> {
     let n = width * height;
-    if alpha.len() != n || n == 0 {
+    if alpha.len() != n || n == 0 || n >= NONE as usize {
         return vec![0.0; alpha.len()];
     }
     let inside = |a: f32| a >= 0.5;
@@ -35,7 +35,7 @@ pub fn signed_distance(alpha: &[f32], width: usize, height: usize) -> Vec<f32> {
             } else {
                 (near_in[i], -1.0)
             };
-            let d = match near {
+            let d = match (near != NONE).then_some(near as usize) {
                 Some(q) => {
                     let (qx, qy) = (q % width, q / width);
                     let dx = qx as f32 - x as f32;
@@ -91,14 +91,19 @@ pub fn signed_distance(alpha: &[f32], width: usize, height: usize) -> Vec<f32> {
     out
 }
 
+/// "No feature" marker in [`nearest_feature`]'s output.
+const NONE: u32 = u32::MAX;
+
 /// For every pixel, the index of the nearest pixel (Euclidean, centre to
-/// centre) whose alpha satisfies `is_feature`, or `None` when there is none.
+/// centre) whose alpha satisfies `is_feature`, or [`NONE`] when there is
+/// none. Planes are bounded by the layer-size limit, far below `u32::MAX`
+/// pixels.
 fn nearest_feature(
     alpha: &[f32],
     width: usize,
     height: usize,
     is_feature: impl Fn(f32) -> bool,
-) -> Vec<Option<usize>> {
+) -> Vec<u32> {
     let n = width * height;
     let len = width.max(height);
     let mut f = vec![0f32; n];
@@ -128,7 +133,7 @@ fn nearest_feature(
             *ax = g as u32;
         }
     }
-    let mut result = vec![None; n];
+    let mut result = vec![NONE; n];
     for x in 0..width {
         for y in 0..height {
             buf[y] = f[y * width + x];
@@ -143,7 +148,7 @@ fn nearest_feature(
         for y in 0..height {
             if out[y] < FAR {
                 let qy = arg[y];
-                result[y * width + x] = Some(qy * width + arg_x[qy * width + x] as usize);
+                result[y * width + x] = (qy * width + arg_x[qy * width + x] as usize) as u32;
             }
         }
     }

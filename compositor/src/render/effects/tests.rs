@@ -475,3 +475,229 @@ fn fill_opacity_hides_content_but_not_effects() {
     assert!((dst.alpha[dst.index(25, 25).unwrap()] - 0.5).abs() < 1e-6);
     assert!((dst.alpha[dst.index(18, 25).unwrap()] - 0.5).abs() < 1e-6);
 }
+
+#[test]
+fn knockout_hides_the_shadow_under_a_transparent_fill() {
+    let env = Env::new();
+    // Fill 0, knockout on: nothing under the square, shadow below it.
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(
+        &mut dst,
+        &square(),
+        normal(1.0, 0.0),
+        &shadow_fx(0.0, true),
+        &env.ctx(60, 60),
+    );
+    assert_eq!(dst.alpha[dst.index(25, 27).unwrap()], 0.0);
+    assert!((dst.alpha[dst.index(25, 32).unwrap()] - 0.75).abs() < 1e-5);
+    // Knockout off: the shadow shows through the empty fill.
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(
+        &mut dst,
+        &square(),
+        normal(1.0, 0.0),
+        &shadow_fx(0.0, false),
+        &env.ctx(60, 60),
+    );
+    assert!((dst.alpha[dst.index(25, 27).unwrap()] - 0.75).abs() < 1e-5);
+}
+
+#[test]
+fn knockout_attenuates_a_partial_edge_once() {
+    // A 10x10 square whose bottom row is half covered; a hard shadow 5 px
+    // down covers that row fully. At full fill the edge pixel is
+    // content over shadow: alpha 0.5 + 0.5 * 0.75.
+    let env = Env::new();
+    let mut content = square();
+    for x in 20..30 {
+        let i = content.index(x, 29).unwrap();
+        content.alpha[i] = 0.5;
+    }
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(
+        &mut dst,
+        &content,
+        normal(1.0, 1.0),
+        &shadow_fx(0.0, true),
+        &env.ctx(60, 60),
+    );
+    let i = dst.index(25, 29).unwrap();
+    assert!((dst.alpha[i] - 0.875).abs() < 1e-5, "{}", dst.alpha[i]);
+    // Colour: premultiplied blue 0.5 and red 0.375, over alpha 0.875.
+    assert!((dst.color[i][0] - 0.375 / 0.875).abs() < 1e-5);
+    assert!((dst.color[i][2] - 0.5 / 0.875).abs() < 1e-5);
+}
+
+fn list(items: Vec<Vec<u8>>) -> Vec<u8> {
+    let mut v = b"VlLs".to_vec();
+    v.extend((items.len() as u32).to_be_bytes());
+    for i in items {
+        v.extend(i);
+    }
+    v
+}
+
+fn long(x: i32) -> Vec<u8> {
+    let mut v = b"long".to_vec();
+    v.extend(x.to_be_bytes());
+    v
+}
+
+/// A black-to-white `Grdn` descriptor as Photoshop writes it.
+fn black_to_white() -> Descriptor {
+    let stop = |l: i32, c: f64| {
+        objc(
+            "Clrt",
+            &[
+                ("Clr ", rgb(c, c, c)),
+                ("Type", enm("Clry", "UsrS")),
+                ("Lctn", long(l)),
+                ("Mdpn", long(50)),
+            ],
+        )
+    };
+    let tstop = |l: i32| {
+        objc(
+            "TrnS",
+            &[
+                ("Opct", unit("#Prc", 100.0)),
+                ("Lctn", long(l)),
+                ("Mdpn", long(50)),
+            ],
+        )
+    };
+    let bytes = obj(
+        "Grdn",
+        &[
+            ("Nm  ", {
+                let mut v = b"TEXT".to_vec();
+                v.extend(2u32.to_be_bytes());
+                v.extend([0, b'g', 0, 0]);
+                v
+            }),
+            ("GrdF", enm("GrdF", "CstS")),
+            ("Intr", dbl(4096.0)),
+            ("Clrs", list(vec![stop(0, 0.0), stop(4096, 255.0)])),
+            ("Trns", list(vec![tstop(0), tstop(4096)])),
+        ],
+    );
+    crate::psd::descriptor::parse(&mut Reader::new(&bytes), 8).unwrap()
+}
+
+#[test]
+fn linear_gradient_overlay_spans_the_layer() {
+    let env = Env::new();
+    let fx = Effects {
+        enabled: vec!["gradient overlay"],
+        gradient_overlays: vec![GradientOverlay {
+            mode: BlendMode::Normal,
+            opacity: 1.0,
+            style: GradientStyle {
+                gradient: black_to_white(),
+                angle: 0.0,
+                kind: "Lnr ".into(),
+                reverse: false,
+                align: true,
+                scale: 1.0,
+                offset: (0.0, 0.0),
+            },
+        }],
+        ..Effects::default()
+    };
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    let missing =
+        composite_with_effects(&mut dst, &square(), normal(1.0, 1.0), &fx, &env.ctx(60, 60));
+    assert!(missing.is_empty(), "{missing:?}");
+    // Angle 0: black at the layer's left edge to white at its right edge.
+    // Checked without assuming how the gradient interpolates between its
+    // stops (Photoshop smooths it): increasing, and symmetric about the
+    // layer's centre, since column x's centre sits at (x + 0.5 - 20) / 10 of
+    // the way and the stops mirror each other.
+    let c = |x| dst.color[dst.index(x, 24).unwrap()][0];
+    for x in 20..29 {
+        assert!(c(x) < c(x + 1), "x {x}");
+    }
+    for x in 20..25 {
+        assert!(
+            (c(x) + c(49 - x) - 1.0).abs() < 0.01,
+            "x {x}: {} {}",
+            c(x),
+            c(49 - x)
+        );
+    }
+    assert!(c(20) < 0.2 && c(29) > 0.8);
+    // Angle 90 runs bottom (start) to top (end).
+    let mut fx = fx;
+    fx.gradient_overlays[0].style.angle = 90.0;
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(&mut dst, &square(), normal(1.0, 1.0), &fx, &env.ctx(60, 60));
+    let top = dst.color[dst.index(25, 20).unwrap()][0];
+    let bottom = dst.color[dst.index(25, 29).unwrap()][0];
+    assert!(top > 0.8 && bottom < 0.2, "{top} {bottom}");
+}
+
+#[test]
+fn inner_shadow_darkens_the_lit_side_only() {
+    // Hard inner shadow (size 0), light from above (90 degrees), 3 px: the
+    // top three rows of the square get the shadow, the rest does not, and
+    // nothing is drawn outside.
+    let env = Env::new();
+    let mut s = shadow_fx(0.0, false).drop_shadows.remove(0);
+    s.distance = 3.0;
+    s.opacity = 1.0;
+    let fx = Effects {
+        enabled: vec!["inner shadow"],
+        inner_shadows: vec![s],
+        ..Effects::default()
+    };
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(&mut dst, &square(), normal(1.0, 1.0), &fx, &env.ctx(60, 60));
+    for y in 20..23 {
+        assert_eq!(
+            dst.color[dst.index(25, y).unwrap()],
+            [1.0, 0.0, 0.0, 0.0],
+            "y {y}"
+        );
+    }
+    for y in 23..30 {
+        assert_eq!(
+            dst.color[dst.index(25, y).unwrap()],
+            [0.0, 0.0, 1.0, 0.0],
+            "y {y}"
+        );
+    }
+    assert_eq!(dst.alpha[dst.index(25, 19).unwrap()], 0.0);
+}
+
+#[test]
+fn outer_glow_follows_the_range_model() {
+    // Range 50%: glow = clamp(2 * blurred shape). Far inside a big shape's
+    // edge the blurred shape is ~0.5 at the edge pixel, so the glow there is
+    // ~full; it fades to exactly 0 beyond the blur's reach.
+    let env = Env::new();
+    let big = Raster::filled(Rect::new(40, 40, 80, 80), [0.0, 0.0, 1.0, 0.0], 1.0);
+    let fx = Effects {
+        enabled: vec!["outer glow"],
+        outer_glows: vec![Glow {
+            mode: BlendMode::Normal,
+            color: Some(color_desc(255.0, 255.0, 0.0)),
+            opacity: 1.0,
+            spread: 0.0,
+            size: 10.0,
+            range: 0.5,
+            contour: Contour::linear(),
+            from_center: false,
+        }],
+        ..Effects::default()
+    };
+    let mut dst = Raster::transparent(Rect::new(0, 0, 160, 160));
+    composite_with_effects(&mut dst, &big, normal(1.0, 1.0), &fx, &env.ctx(160, 160));
+    let a = |x| dst.alpha[dst.index(x, 80).unwrap()];
+    // Pixel 39 (centre 0.5 px out): blurred shape just under 0.5 -> glow ~0.9.
+    assert!(a(39) > 0.85 && a(39) < 1.0, "{}", a(39));
+    // Monotonic fade, zero beyond reach (about 3 sigma = 13 px).
+    for x in 25..39 {
+        assert!(a(x) <= a(x + 1), "x {x}");
+    }
+    assert_eq!(a(20), 0.0);
+}
