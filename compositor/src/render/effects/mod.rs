@@ -291,6 +291,25 @@ pub struct Bevel {
     pub shadow: (BlendMode, Descriptor, f32),
 }
 
+/// The document's global light (angle, altitude) in degrees from image
+/// resources 1037 (global angle, a big-endian i32) and 1049 (global
+/// altitude), with Photoshop's defaults for missing or short data. Effects
+/// that "use global light" take these (set [`Effects::global_angle`] and
+/// [`Effects::global_altitude`] after [`parse`]); their own stored angle is
+/// not reliable (ag-psd's effects.psd stores 120 with a global 132, and
+/// renders at 132).
+pub fn global_light(res_1037: Option<&[u8]>, res_1049: Option<&[u8]>) -> (f32, f32) {
+    let read = |d: Option<&[u8]>, default: f32| {
+        d.and_then(|d| d.get(..4))
+            .and_then(|b| b.try_into().ok())
+            .map_or(default, |b: [u8; 4]| i32::from_be_bytes(b) as f32)
+    };
+    (
+        read(res_1037, DEFAULT_GLOBAL_ANGLE),
+        read(res_1049, DEFAULT_GLOBAL_ALTITUDE),
+    )
+}
+
 /// Parsed layer effects of one layer. Multi-instance lists keep file order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Effects {

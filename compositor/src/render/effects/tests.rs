@@ -701,3 +701,16 @@ fn outer_glow_follows_the_range_model() {
     }
     assert_eq!(a(20), 0.0);
 }
+
+#[test]
+fn global_light_reads_resources() {
+    assert_eq!(
+        global_light(Some(&132i32.to_be_bytes()), Some(&[0, 0, 0, 25])),
+        (132.0, 25.0)
+    );
+    assert_eq!(global_light(None, Some(&[1, 2])), (120.0, 30.0));
+    assert_eq!(
+        global_light(Some(&(-45i32).to_be_bytes()), None),
+        (-45.0, 30.0)
+    );
+}
