@@ -714,3 +714,38 @@ fn global_light_reads_resources() {
         (-45.0, 30.0)
     );
 }
+
+#[test]
+fn inner_bevel_lights_the_top_and_shades_the_bottom() {
+    // Light from straight above (90 degrees): on a 30x30 square the top
+    // edge faces the light (white highlight), the bottom edge faces away
+    // (black shadow), the flat centre and everything outside are untouched.
+    let env = Env::new();
+    let grey = [0.5, 0.5, 0.5, 0.0];
+    let content = Raster::filled(Rect::new(20, 20, 30, 30), grey, 1.0);
+    let fx = Effects {
+        enabled: vec!["bevel and emboss"],
+        bevels: vec![Bevel {
+            style: "InrB".into(),
+            depth: 1.0,
+            up: true,
+            size: 5.0,
+            soften: 0.0,
+            angle: 90.0,
+            altitude: 30.0,
+            use_global_light: false,
+            highlight: (BlendMode::Normal, color_desc(255.0, 255.0, 255.0), 1.0),
+            shadow: (BlendMode::Normal, color_desc(0.0, 0.0, 0.0), 1.0),
+        }],
+        ..Effects::default()
+    };
+    let mut dst = Raster::transparent(Rect::new(0, 0, 70, 70));
+    composite_with_effects(&mut dst, &content, normal(1.0, 1.0), &fx, &env.ctx(70, 70));
+    let g = |x, y| dst.color[dst.index(x, y).unwrap()][0];
+    assert!(g(35, 21) > 0.7, "top {}", g(35, 21));
+    assert!(g(35, 48) < 0.3, "bottom {}", g(35, 48));
+    assert!((g(35, 35) - 0.5).abs() < 0.02, "centre {}", g(35, 35));
+    // Left and right edges are lit side-on: close to flat.
+    assert!((g(21, 35) - 0.5).abs() < 0.1, "left {}", g(21, 35));
+    assert_eq!(dst.alpha[dst.index(35, 18).unwrap()], 0.0);
+}
