@@ -806,7 +806,7 @@ impl GradientPainter {
             _ => (along.abs() + (-dx * self.uy + dy * self.ux).abs()) / self.len,
         };
         let t = if self.reverse { 1.0 - t } else { t };
-        (t.clamp(0.0, 1.0) * (GRADIENT_LUT - 1) as f32).round() as usize
+        (t.clamp(0.0, 1.0) * (GRADIENT_LUT - 1) as f32 + 0.5) as usize
     }
 
     fn colors(&self, y: i32, x0: i32, row: &mut [Color]) {

@@ -749,3 +749,19 @@ fn inner_bevel_lights_the_top_and_shades_the_bottom() {
     assert!((g(21, 35) - 0.5).abs() < 0.1, "left {}", g(21, 35));
     assert_eq!(dst.alpha[dst.index(35, 18).unwrap()], 0.0);
 }
+
+#[test]
+fn parses_an_lfxs_block() {
+    // Group effects are stored under `lfxs` with the same layout as `lfx2`.
+    let path = "../../shared/fixtures/psd/ag-psd/group-drop-shadows.psd";
+    let Ok(bytes) = std::fs::read(path) else {
+        eprintln!("skipping: {path} not found");
+        return;
+    };
+    let data = find_block(&bytes, b"lfxs").expect("lfxs block");
+    let fx = parse(data, 32).unwrap();
+    assert_eq!(fx.enabled, vec!["drop shadow"]);
+    let s = &fx.drop_shadows[0];
+    assert_eq!((s.distance, s.size), (45.0, 65.0));
+    assert!((s.spread - 0.64).abs() < 1e-6 && (s.opacity - 0.52).abs() < 1e-6);
+}
