@@ -52,7 +52,8 @@ impl ExtBox {
 /// How far (in pixels) a blur of standard deviation `sigma` spreads a value:
 /// values this far beyond a shape's edge are exactly 0.
 pub fn reach(sigma: f32) -> u32 {
-    if !(sigma > 0.0) {
+    // NaN and non-positive sigmas mean no blur.
+    if sigma.is_nan() || sigma <= 0.0 {
         return 0;
     }
     let b = ExtBox::with_variance((sigma as f64).powi(2) / PASSES as f64);
@@ -64,7 +65,7 @@ pub fn reach(sigma: f32) -> u32 {
 /// `sigma <= 0` (or NaN) leaves the plane unchanged. A `data` length other
 /// than `width * height` is a caller bug; the plane is then left unchanged.
 pub fn gaussian_blur(data: &mut [f32], width: usize, height: usize, sigma: f32) {
-    if !(sigma > 0.0) || width == 0 || height == 0 || data.len() != width * height {
+    if sigma.is_nan() || sigma <= 0.0 || width == 0 || height == 0 || data.len() != width * height {
         return;
     }
     let b = ExtBox::with_variance((sigma as f64).powi(2) / PASSES as f64);

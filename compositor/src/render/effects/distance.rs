@@ -23,7 +23,7 @@ pub fn signed_distance(alpha: &[f32], width: usize, height: usize) -> Vec<f32> {
     }
     let inside = |a: f32| a >= 0.5;
     // Nearest inside pixel of every pixel, and nearest outside pixel.
-    let near_in = nearest_feature(alpha, width, height, |a| inside(a));
+    let near_in = nearest_feature(alpha, width, height, inside);
     let near_out = nearest_feature(alpha, width, height, |a| !inside(a));
     let mut out = vec![0f32; n];
     for y in 0..height {
