@@ -290,6 +290,17 @@ pub fn composite_with_effects<'a>(
     }
     let ext = ext.min(30_000.0).ceil() as i32;
     let int_ext = int_ext.min(30_000.0).ceil() as i32;
+    // Rect arithmetic must not overflow on hostile layer coordinates.
+    let r = content.rect;
+    let far = 1i32 << 30;
+    if [r.left, r.top, r.right, r.bottom]
+        .iter()
+        .any(|v| v.abs() > far)
+    {
+        crate::render::composite_raster(dst, content, blend.mode, blend.opacity, blend.fill);
+        missing.extend(effects.enabled.iter().copied());
+        return missing;
+    }
     let work = content.rect.inflate(ext).intersect(&dst.rect);
     let plane = content
         .rect
@@ -298,7 +309,9 @@ pub fn composite_with_effects<'a>(
     if work.is_empty() || plane.is_empty() {
         return missing;
     }
-    if plane.area() > ctx.limits.max_layer_pixels || work.area() > ctx.limits.max_layer_pixels {
+    // Effects hold a few f32 planes (shape, distances, one per blurred
+    // effect) over `plane`: keep it to half the single-layer budget.
+    if plane.area() > ctx.limits.max_layer_pixels / 2 || work.area() > ctx.limits.max_layer_pixels {
         crate::render::composite_raster(dst, content, blend.mode, blend.opacity, blend.fill);
         missing.extend(effects.enabled.iter().copied());
         return missing;

@@ -765,3 +765,25 @@ fn parses_an_lfxs_block() {
     assert_eq!((s.distance, s.size), (45.0, 65.0));
     assert!((s.spread - 0.64).abs() < 1e-6 && (s.opacity - 0.52).abs() < 1e-6);
 }
+
+#[test]
+fn hostile_sizes_do_not_panic() {
+    let env = Env::new();
+    // Huge blur and distance on a tiny canvas, a layer far outside it, and
+    // an empty layer.
+    let mut fx = shadow_fx(4096.0, true);
+    fx.drop_shadows[0].distance = 30000.0;
+    fx.enabled.push("stroke");
+    fx.strokes = stroke_fx(StrokePosition::Center, 4096.0).strokes;
+    for content in [
+        square(),
+        Raster::filled(Rect::new(i32::MAX - 20, 5, 10, 10), [1.0; 4], 1.0),
+        Raster::filled(Rect::new(-(1 << 30) - 5, 0, 3, 3), [1.0; 4], 1.0),
+        Raster::transparent(Rect::new(10, 10, 0, 0)),
+    ] {
+        let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+        let _ = composite_with_effects(&mut dst, &content, normal(1.0, 1.0), &fx, &env.ctx(60, 60));
+        assert!(dst.alpha.iter().all(|a| (0.0..=1.0).contains(a)));
+        assert!(dst.color.iter().flatten().all(|c| c.is_finite()));
+    }
+}
