@@ -229,6 +229,9 @@ pub struct PatternStyle {
     pub scale: f32,
     /// Phase (origin offset) in pixels.
     pub phase: (f32, f32),
+    /// Link with layer (`Algn`): the tiles start at the layer's reference
+    /// point ([`Effects::reference_point`]) rather than the canvas origin.
+    pub align: bool,
 }
 
 /// Pattern overlay.
@@ -324,6 +327,18 @@ pub fn global_light(res_1037: Option<&[u8]>, res_1049: Option<&[u8]>) -> (f32, f
     )
 }
 
+/// The layer's effects reference point from its `fxrp` tagged block (two
+/// big-endian f64: x, y in canvas pixels). Pattern overlays and pattern
+/// strokes linked with the layer tile from here (verified on psd-tools'
+/// layer_effects.psd: the overlay matches the tile placed at `fxrp` exactly,
+/// not at the canvas or layer origin). `None` for short or non-finite data.
+pub fn reference_point(fxrp: &[u8]) -> Option<(f32, f32)> {
+    let x = f64::from_be_bytes(fxrp.get(0..8)?.try_into().ok()?);
+    let y = f64::from_be_bytes(fxrp.get(8..16)?.try_into().ok()?);
+    (x.is_finite() && y.is_finite() && x.abs() < 1e9 && y.abs() < 1e9)
+        .then_some((x as f32, y as f32))
+}
+
 /// Parsed layer effects of one layer. Multi-instance lists keep file order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Effects {
@@ -359,6 +374,10 @@ pub struct Effects {
     /// Global light altitude (resource 1049), default
     /// [`DEFAULT_GLOBAL_ALTITUDE`].
     pub global_altitude: f32,
+    /// The layer's effects reference point (`fxrp` block, see
+    /// [`reference_point`]): where patterns linked with the layer start their
+    /// tiles. (0, 0) until the caller sets it.
+    pub reference_point: (f32, f32),
 }
 
 impl Effects {
@@ -489,6 +508,7 @@ fn pattern_style(d: &Descriptor) -> Option<PatternStyle> {
             .to_string(),
         scale: pct(d, "Scl ", 1.0).max(0.01),
         phase,
+        align: d.bool("Algn").unwrap_or(true),
     })
 }
 

@@ -220,11 +220,16 @@ fn from_shifted<'a>(m: Mask, dx: f32, dy: f32, f: impl Fn(f32) -> f32 + 'a) -> M
 }
 
 /// The paint of a stroke, and the paint's own alpha (patterns).
+#[allow(clippy::type_complexity)]
 fn stroke_paint<'a>(
     fill: &'a StrokeFill,
     layer: Rect,
+    reference: (f32, f32),
     ctx: &Context<'a>,
-) -> Option<(ColorFn<'a>, Option<(&'a Raster, &'a PatternStyle)>)> {
+) -> Option<(
+    ColorFn<'a>,
+    Option<(&'a Raster, &'a PatternStyle, (f32, f32))>,
+)> {
     Some(match fill {
         StrokeFill::Color(c) => (solid(color_of(c, ctx)), None),
         StrokeFill::Gradient(g) => {
@@ -236,7 +241,8 @@ fn stroke_paint<'a>(
         }
         StrokeFill::Pattern(p) => {
             let tile = find_pattern(ctx, p)?;
-            (pattern_colors(tile, p), Some((tile, p)))
+            let origin = pattern_origin(p, reference);
+            (pattern_colors(tile, p, origin), Some((tile, p, origin)))
         }
     })
 }
@@ -382,13 +388,14 @@ pub fn composite_with_effects<'a>(
             continue;
         };
         let ps = &p.pattern;
+        let origin = pattern_origin(ps, effects.reference_point);
         interior.push(Op {
             mode: p.mode,
             opacity: p.opacity,
-            color: pattern_colors(tile, ps),
+            color: pattern_colors(tile, ps, origin),
             mask: Box::new(move |y, x0, row: &mut [f32]| {
                 for (i, v) in row.iter_mut().enumerate() {
-                    *v = pattern_alpha_at(tile, ps, x0 + i as i32, y);
+                    *v = pattern_alpha_at(tile, ps, origin, x0 + i as i32, y);
                 }
             }),
         });
@@ -491,7 +498,9 @@ pub fn composite_with_effects<'a>(
             if width <= 0.0 {
                 continue;
             }
-            let Some((color, pattern)) = stroke_paint(&s.fill, content.rect, ctx) else {
+            let Some((color, pattern)) =
+                stroke_paint(&s.fill, content.rect, effects.reference_point, ctx)
+            else {
                 missing.push("stroke (paint not found)");
                 break;
             };
@@ -512,7 +521,7 @@ pub fn composite_with_effects<'a>(
                         0.0
                     };
                     *v = match pattern {
-                        Some((tile, p)) if c > 0.0 => c * pattern_alpha_at(tile, p, x, y),
+                        Some((tile, p, o)) if c > 0.0 => c * pattern_alpha_at(tile, p, o, x, y),
                         _ => c,
                     };
                 }
@@ -715,29 +724,36 @@ fn find_pattern<'a>(ctx: &Context<'a>, p: &PatternStyle) -> Option<&'a Raster> {
         .filter(|t| !t.rect.is_empty())
 }
 
-/// Tile index of canvas pixel (x, y) for a pattern (nearest sample).
+/// Tile origin of a pattern style on the canvas.
+fn pattern_origin(p: &PatternStyle, reference: (f32, f32)) -> (f32, f32) {
+    let base = if p.align { reference } else { (0.0, 0.0) };
+    (base.0 + p.phase.0, base.1 + p.phase.1)
+}
+
+/// Tile index of canvas pixel (x, y) for a pattern whose tiles start at
+/// `origin` (nearest sample).
 #[inline]
-fn tile_index(tile: &Raster, p: &PatternStyle, x: i32, y: i32) -> usize {
+fn tile_index(tile: &Raster, p: &PatternStyle, origin: (f32, f32), x: i32, y: i32) -> usize {
     let tw = tile.rect.width() as f32;
     let th = tile.rect.height() as f32;
-    let u = ((x as f32 + 0.5 - p.phase.0) / p.scale).floor();
-    let v = ((y as f32 + 0.5 - p.phase.1) / p.scale).floor();
+    let u = ((x as f32 + 0.5 - origin.0) / p.scale).floor();
+    let v = ((y as f32 + 0.5 - origin.1) / p.scale).floor();
     let tx = u.rem_euclid(tw) as usize;
     let ty = v.rem_euclid(th) as usize;
     (ty.min(tile.rect.height() as usize - 1)) * tile.rect.width() as usize
         + tx.min(tile.rect.width() as usize - 1)
 }
 
-fn pattern_colors<'a>(tile: &'a Raster, p: &'a PatternStyle) -> ColorFn<'a> {
+fn pattern_colors<'a>(tile: &'a Raster, p: &'a PatternStyle, origin: (f32, f32)) -> ColorFn<'a> {
     Box::new(move |y, x0, row: &mut [Color]| {
         for (i, c) in row.iter_mut().enumerate() {
-            *c = tile.color[tile_index(tile, p, x0 + i as i32, y)];
+            *c = tile.color[tile_index(tile, p, origin, x0 + i as i32, y)];
         }
     })
 }
 
-fn pattern_alpha_at(tile: &Raster, p: &PatternStyle, x: i32, y: i32) -> f32 {
-    tile.alpha[tile_index(tile, p, x, y)]
+fn pattern_alpha_at(tile: &Raster, p: &PatternStyle, origin: (f32, f32), x: i32, y: i32) -> f32 {
+    tile.alpha[tile_index(tile, p, origin, x, y)]
 }
 
 /// Samples a gradient style over the canvas (own geometry, kept small until

@@ -787,3 +787,66 @@ fn hostile_sizes_do_not_panic() {
         assert!(dst.color.iter().flatten().all(|c| c.is_finite()));
     }
 }
+
+#[test]
+fn pattern_overlay_tiles_from_the_reference_point() {
+    use crate::render::pattern::Pattern;
+    let mut tile = Raster::transparent(Rect::new(0, 0, 2, 2));
+    tile.color = vec![
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+        [1.0, 1.0, 1.0, 0.0],
+    ];
+    tile.alpha = vec![1.0; 4];
+    let patterns = vec![Pattern {
+        id: "p-1".into(),
+        name: "checker".into(),
+        tile,
+    }];
+    let env = Env::new();
+    let ctx = Context {
+        patterns: &patterns,
+        ..env.ctx(60, 60)
+    };
+    let mut fx = Effects {
+        enabled: vec!["pattern overlay"],
+        pattern_overlays: vec![PatternOverlay {
+            mode: BlendMode::Normal,
+            opacity: 1.0,
+            pattern: PatternStyle {
+                id: "p-1".into(),
+                name: String::new(),
+                scale: 1.0,
+                phase: (0.0, 1.0),
+                align: true,
+            },
+        }],
+        ..Effects::default()
+    };
+    // fxrp (1, 0) as stored: two big-endian doubles.
+    let mut fxrp = 1f64.to_be_bytes().to_vec();
+    fxrp.extend(0f64.to_be_bytes());
+    fx.reference_point = reference_point(&fxrp).unwrap();
+    assert_eq!(fx.reference_point, (1.0, 0.0));
+    assert_eq!(reference_point(&fxrp[..12]), None);
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    let missing = composite_with_effects(&mut dst, &square(), normal(1.0, 1.0), &fx, &ctx);
+    assert!(missing.is_empty(), "{missing:?}");
+    // Tiles start at (1, 1): pixel (21, 21) is tile (0, 0), and so on.
+    let c = |x, y| dst.color[dst.index(x, y).unwrap()];
+    assert_eq!(c(21, 21), [1.0, 0.0, 0.0, 0.0]);
+    assert_eq!(c(22, 21), [0.0, 1.0, 0.0, 0.0]);
+    assert_eq!(c(21, 22), [0.0, 0.0, 1.0, 0.0]);
+    assert_eq!(c(20, 20), [1.0, 1.0, 1.0, 0.0]);
+    // Not linked: tiles start at the canvas origin plus the phase.
+    fx.pattern_overlays[0].pattern.align = false;
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(&mut dst, &square(), normal(1.0, 1.0), &fx, &ctx);
+    assert_eq!(dst.color[dst.index(20, 21).unwrap()], [1.0, 0.0, 0.0, 0.0]);
+    // Unknown pattern: reported.
+    fx.pattern_overlays[0].pattern.id = "other".into();
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    let missing = composite_with_effects(&mut dst, &square(), normal(1.0, 1.0), &fx, &ctx);
+    assert_eq!(missing, vec!["pattern overlay (pattern not found)"]);
+}
