@@ -799,12 +799,23 @@ impl GradientPainter {
             "Dmnd" => 4,
             _ => 0,
         };
-        let len = match kind {
-            // Linear / reflected: the box's extent along the direction.
-            0 | 3 => (ux.abs() * w + uy.abs() * h) / 2.0,
-            // Radial / diamond: half the box diagonal.
-            _ => (w * w + h * h).sqrt() / 2.0,
-        } * style.scale;
+        // Half-length: from the box's centre along the gradient's direction
+        // to the box's edge (the direction line clipped by the box). Fitted
+        // on layer_effects.psd's linear overlay (angle 87 on a 600x60 box:
+        // mean error 1.6% against 5.1% for the projected-corners length);
+        // radial and the other types use the same length (one radial sample
+        // in ag-psd's effects.psd agrees to within 15%).
+        let clip_x = if ux.abs() > 1e-6 {
+            w / 2.0 / ux.abs()
+        } else {
+            f32::INFINITY
+        };
+        let clip_y = if uy.abs() > 1e-6 {
+            h / 2.0 / uy.abs()
+        } else {
+            f32::INFINITY
+        };
+        let len = clip_x.min(clip_y) * style.scale;
         Some(GradientPainter {
             lut_c,
             lut_a,

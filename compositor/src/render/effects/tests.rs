@@ -850,3 +850,36 @@ fn pattern_overlay_tiles_from_the_reference_point() {
     let missing = composite_with_effects(&mut dst, &square(), normal(1.0, 1.0), &fx, &ctx);
     assert_eq!(missing, vec!["pattern overlay (pattern not found)"]);
 }
+
+#[test]
+fn gradient_length_is_the_direction_clipped_by_the_box() {
+    // A 40x4 layer at 45 degrees: the gradient runs over the centre line's
+    // stretch inside the box, half-length 2 / sin 45 = 2.83 px, so 10 px
+    // right of the centre along the row (7.07 px along the direction) is
+    // already the end colour. (Projecting the corners instead would give a
+    // half-length of 15.6 px and a mid-grey there.)
+    let env = Env::new();
+    let content = Raster::filled(Rect::new(10, 20, 40, 4), [0.0, 0.0, 1.0, 0.0], 1.0);
+    let fx = Effects {
+        enabled: vec!["gradient overlay"],
+        gradient_overlays: vec![GradientOverlay {
+            mode: BlendMode::Normal,
+            opacity: 1.0,
+            style: GradientStyle {
+                gradient: black_to_white(),
+                angle: 45.0,
+                kind: "Lnr ".into(),
+                reverse: false,
+                align: true,
+                scale: 1.0,
+                offset: (0.0, 0.0),
+            },
+        }],
+        ..Effects::default()
+    };
+    let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
+    composite_with_effects(&mut dst, &content, normal(1.0, 1.0), &fx, &env.ctx(60, 60));
+    let c = |x, y| dst.color[dst.index(x, y).unwrap()][0];
+    assert!(c(40, 21) > 0.99, "{}", c(40, 21));
+    assert!(c(19, 22) < 0.01, "{}", c(19, 22));
+}
