@@ -373,7 +373,7 @@ pub fn composite_with_effects<'a>(
             mode: g.mode,
             opacity: g.opacity,
             color: solid(color_of(cd, ctx)),
-            mask: from_mask(b, move |v| glow_curve(g, v)),
+            mask: from_mask(b, glow_curve(g)),
         };
         below.push((op, true));
     }
@@ -452,13 +452,12 @@ pub fn composite_with_effects<'a>(
         };
         let b = shape.blurred(-g.spread * g.size, g.size * (1.0 - g.spread));
         let from_center = g.from_center;
+        let curve = glow_curve(g);
         interior.push(Op {
             mode: g.mode,
             opacity: g.opacity,
             color: solid(color_of(cd, ctx)),
-            mask: from_mask(b, move |v| {
-                glow_curve(g, if from_center { v } else { 1.0 - v })
-            }),
+            mask: from_mask(b, move |v| curve(if from_center { v } else { 1.0 - v })),
         });
     }
     for s in effects.inner_shadows.iter().rev() {
@@ -645,13 +644,18 @@ pub fn composite_with_effects<'a>(
     missing
 }
 
-/// Contour and range of a glow applied to its raw coverage.
-fn glow_curve(g: &Glow, raw: f32) -> f32 {
-    let t = (raw / g.range).clamp(0.0, 1.0);
-    if g.contour.is_linear() {
-        t
-    } else {
-        g.contour.apply(t)
+/// Range and contour of a glow as a per-pixel function of its raw
+/// coverage (the contour's linearity is checked once, here).
+fn glow_curve(g: &Glow) -> impl Fn(f32) -> f32 + '_ {
+    let linear = g.contour.is_linear();
+    let inv_range = 1.0 / g.range;
+    move |raw| {
+        let t = (raw * inv_range).clamp(0.0, 1.0);
+        if linear {
+            t
+        } else {
+            g.contour.apply(t)
+        }
     }
 }
 
