@@ -210,11 +210,12 @@ fn from_mask<'a>(m: Mask, f: impl Fn(f32) -> f32 + 'a) -> MaskFn<'a> {
     })
 }
 
-/// Coverage sampled from a mask plane shifted by (dx, dy) (bilinear).
+/// Coverage sampled from a mask plane shifted by whole pixels (dx, dy).
 fn from_shifted<'a>(m: Mask, dx: f32, dy: f32, f: impl Fn(f32) -> f32 + 'a) -> MaskFn<'a> {
+    let (dx, dy) = (dx as i32, dy as i32);
     Box::new(move |y, x0, row: &mut [f32]| {
         for (i, v) in row.iter_mut().enumerate() {
-            *v = f(m.sample((x0 + i as i32) as f32 - dx, y as f32 - dy));
+            *v = f(m.at(x0 + i as i32 - dx, y - dy));
         }
     })
 }
