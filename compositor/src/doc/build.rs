@@ -71,6 +71,7 @@ pub fn build(bytes: &[u8], file: PsdFile<'_>, limits: &Limits) -> Result<Documen
         digest: &digest,
         width: header.width,
         height: header.height,
+        global_light: effects::global_light(file.resource(1037), file.resource(1049)),
         linked: &linked,
     };
     let layers = build_tree(&file.layers, &ctx, &mut warnings)?;
@@ -112,6 +113,8 @@ struct BuildCtx<'a> {
     digest: &'a [u8; 16],
     width: u32,
     height: u32,
+    /// Document-wide light angle and altitude for effects using global light.
+    global_light: (f32, f32),
     linked: &'a [LinkedFile],
 }
 
@@ -553,9 +556,22 @@ fn build_layer(
         None => None,
     };
 
-    let effects = match rec.block(b"lfx2").or_else(|| rec.block(b"lmfx")) {
+    let effects = match rec
+        .block(b"lfx2")
+        .or_else(|| rec.block(b"lmfx"))
+        .or_else(|| rec.block(b"lfxs"))
+    {
         Some(d) => match effects::parse(d, max_depth) {
-            Ok(e) if !e.is_empty() => Some(e),
+            Ok(mut e) if !e.is_empty() => {
+                (e.global_angle, e.global_altitude) = ctx.global_light;
+                if let Some(p) = rec
+                    .block(b"fxrp")
+                    .and_then(|d| fill::parse_reference_point(d).ok())
+                {
+                    e.reference_point = p;
+                }
+                Some(e)
+            }
             Ok(_) => None,
             Err(e) => {
                 warnings.push(Warning {

@@ -144,11 +144,13 @@ impl State<'_> {
                 self.apply_adjustment(base, adj, dst);
                 return Ok(());
             }
+            // A pass-through group with effects needs its own buffer for the
+            // effects to outline, so it is drawn like an isolated group.
             LayerKind::Group {
                 children,
                 artboard: None,
                 ..
-            } if base.blend_mode == BlendMode::PassThrough => {
+            } if base.blend_mode == BlendMode::PassThrough && base.effects.is_none() => {
                 self.composite_pass_through(base, children, dst, depth)?;
                 // Layers clipped to a pass-through group clip to its merged
                 // result; rare, drawn unclipped.
@@ -400,13 +402,6 @@ impl State<'_> {
         let fades = group.opacity < 1.0
             || group.mask.as_ref().is_some_and(|m| !m.disabled)
             || group.vector_mask.is_some();
-        if group.effects.is_some() {
-            self.warn(
-                group,
-                "unsupported_effect",
-                "effects on pass-through groups are not rendered".into(),
-            );
-        }
         // Knockout inside a pass-through group reaches the backdrop the
         // group started from.
         let ko = if children.iter().any(|c| c.advanced.knockout != 0) {

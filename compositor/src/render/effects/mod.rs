@@ -329,18 +329,6 @@ pub fn global_light(res_1037: Option<&[u8]>, res_1049: Option<&[u8]>) -> (f32, f
     )
 }
 
-/// The layer's effects reference point from its `fxrp` tagged block (two
-/// big-endian f64: x, y in canvas pixels). Pattern overlays and pattern
-/// strokes linked with the layer tile from here (verified on psd-tools'
-/// layer_effects.psd: the overlay matches the tile placed at `fxrp` exactly,
-/// not at the canvas or layer origin). `None` for short or non-finite data.
-pub fn reference_point(fxrp: &[u8]) -> Option<(f32, f32)> {
-    let x = f64::from_be_bytes(fxrp.get(0..8)?.try_into().ok()?);
-    let y = f64::from_be_bytes(fxrp.get(8..16)?.try_into().ok()?);
-    (x.is_finite() && y.is_finite() && x.abs() < 1e9 && y.abs() < 1e9)
-        .then_some((x as f32, y as f32))
-}
-
 /// Parsed layer effects of one layer. Multi-instance lists keep file order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Effects {

@@ -827,9 +827,9 @@ fn pattern_overlay_tiles_from_the_reference_point() {
     // fxrp (1, 0) as stored: two big-endian doubles.
     let mut fxrp = 1f64.to_be_bytes().to_vec();
     fxrp.extend(0f64.to_be_bytes());
-    fx.reference_point = reference_point(&fxrp).unwrap();
+    fx.reference_point = crate::render::fill::parse_reference_point(&fxrp).unwrap();
     assert_eq!(fx.reference_point, (1.0, 0.0));
-    assert_eq!(reference_point(&fxrp[..12]), None);
+    assert!(crate::render::fill::parse_reference_point(&fxrp[..12]).is_err());
     let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
     let missing = composite_with_effects(&mut dst, &square(), normal(1.0, 1.0), &fx, &ctx);
     assert!(missing.is_empty(), "{missing:?}");
