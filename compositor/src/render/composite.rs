@@ -145,20 +145,19 @@ impl State<'_> {
                 return Ok(());
             }
             // A pass-through group with effects needs its own buffer for the
-            // effects to outline, so it is drawn like an isolated group.
+            // effects to outline, and one with layers clipped to it needs one
+            // to clip them to: Photoshop draws both like isolated groups
+            // (psd-tools' passthrough_clipping_mask_adjustment shows it: the
+            // adjustment inside such a group no longer reaches below it).
             LayerKind::Group {
                 children,
                 artboard: None,
                 ..
-            } if base.blend_mode == BlendMode::PassThrough && base.effects.is_none() => {
+            } if base.blend_mode == BlendMode::PassThrough
+                && base.effects.is_none()
+                && clipped.is_empty() =>
+            {
                 self.composite_pass_through(base, children, dst, depth)?;
-                // Layers clipped to a pass-through group clip to its merged
-                // result; rare, drawn unclipped.
-                for c in clipped {
-                    if self.is_visible(c) {
-                        self.composite_clipping_group(c, &[], dst, depth, ko)?;
-                    }
-                }
                 return Ok(());
             }
             _ => {}
