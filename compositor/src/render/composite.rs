@@ -311,7 +311,15 @@ impl State<'_> {
                 self.composite_layers(children, &mut buf, depth + 1, &KoBase::Transparent)?;
                 Some(plain(buf))
             }
-            LayerKind::Fill(_) if layer.pixels.is_some() && layer.vector_mask.is_some() => {
+            // Photoshop saves its own rendering of a fill layer: exact where it
+            // exists, so it is preferred whenever it covers what the fill
+            // covers (the shape, or the whole canvas for an unshaped fill).
+            LayerKind::Fill(_)
+                if layer.pixels.as_ref().is_some_and(|p| {
+                    layer.vector_mask.is_some()
+                        || p.rect.intersect(&self.ctx.canvas) == self.ctx.canvas
+                }) =>
+            {
                 stored_shape(layer)
             }
             LayerKind::Fill(f) => {
