@@ -517,15 +517,26 @@ fn build_layer(
         LayerPixels::new(rec.rect, mode, colour, alpha, ctx.info.palette.clone())
     };
 
+    // With both a pixel and a vector mask, channel -2 holds Photoshop's
+    // rendering of the vector mask and the user's pixel mask is the "real"
+    // mask in channel -3, with its own bounds, default and flags. A mask
+    // flagged as rendered from vector data is no pixel mask at all.
     let mask = rec.mask.as_ref().and_then(|m| {
-        let (rect, data) = match rec.channels.iter().find(|c| c.id == -2 && c.is_complete()) {
+        let (id, rect, default, flags) = match m.real {
+            Some((rect, default, flags)) if rec.channels.iter().any(|c| c.id == -3) => {
+                (-3, rect, default, flags)
+            }
+            _ if m.flags & 0x08 != 0 => return None,
+            _ => (-2, m.rect, m.default_color, m.flags),
+        };
+        let (rect, data) = match rec.channels.iter().find(|c| c.id == id && c.is_complete()) {
             Some(ch) => {
                 let mut data = vec![0.0; ch.rect.area() as usize];
                 ch.samples_into(&mut data);
                 (ch.rect, data)
             }
             // An empty mask is all "default colour".
-            None if m.rect.is_empty() => (Rect::default(), Vec::new()),
+            None if rect.is_empty() => (Rect::default(), Vec::new()),
             // Bounds without pixels: nothing usable.
             None => return None,
         };
@@ -533,9 +544,9 @@ fn build_layer(
             plane: Plane {
                 rect,
                 data,
-                outside: m.default_color as f32 / 255.0,
+                outside: default as f32 / 255.0,
             },
-            disabled: m.flags & 0x02 != 0,
+            disabled: flags & 0x02 != 0,
             density: m.density.map_or(1.0, |d| d as f32 / 255.0),
             feather: m.feather.unwrap_or(0.0) as f32,
         })
