@@ -219,11 +219,15 @@ impl State<'_> {
             KoBase::Transparent => Raster::transparent(r),
             KoBase::Snapshot(s) => crop(s, r),
         };
-        let opaque = Layer {
-            opacity: 1.0,
-            ..layer.clone()
+        // The layer's alpha is its shape: it weights the replacement once,
+        // so the layer goes onto the knockout base as if opaque (fill
+        // opacity still applies there).
+        let solid = Raster {
+            rect: content.rect,
+            color: content.color.clone(),
+            alpha: vec![1.0; content.alpha.len()],
         };
-        self.blend_onto(&opaque, content, &mut through);
+        self.blend_onto_with(layer, &solid, &mut through, 1.0);
         for y in r.top..r.bottom {
             let (kc, ka) = through.span(y, r.left, r.right);
             let (_, sa) = content.span(y, r.left, r.right);
@@ -247,9 +251,14 @@ impl State<'_> {
 
     /// Blends with the layer's mode, opacity, fill and effects.
     fn blend_onto(&mut self, layer: &Layer, content: &Raster, dst: &mut Raster) {
+        self.blend_onto_with(layer, content, dst, layer.opacity)
+    }
+
+    /// [`Self::blend_onto`] with another opacity.
+    fn blend_onto_with(&mut self, layer: &Layer, content: &Raster, dst: &mut Raster, opacity: f32) {
         let blend = LayerBlend {
             mode: layer.blend_mode,
-            opacity: layer.opacity,
+            opacity,
             fill: layer.fill_opacity,
         };
         match &layer.effects {
