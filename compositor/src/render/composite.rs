@@ -170,6 +170,32 @@ impl State<'_> {
             return Ok(());
         };
         self.apply_masks_to(base, &mut content, shape_applied);
+        if !base.advanced.blend_clipped_as_group && !clipped.is_empty() {
+            // "Blend Clipped Layers as Group" off: every clipped layer blends
+            // with what lies below on its own, its alpha limited by the base's.
+            self.blend_layer(base, &content, dst, Some(ko));
+            let shape = Plane {
+                rect: content.rect,
+                data: content.alpha,
+                outside: 0.0,
+            };
+            for c in clipped {
+                if !self.is_visible(c) || matches!(c.kind, LayerKind::Adjustment(_)) {
+                    continue;
+                }
+                let Some(Content {
+                    raster: mut cc,
+                    shape_applied,
+                }) = self.layer_content(c, shape.rect, depth)?
+                else {
+                    continue;
+                };
+                self.apply_masks_to(c, &mut cc, shape_applied);
+                multiply_alpha(&mut cc, &shape, 1.0);
+                self.blend_layer(c, &cc, dst, None);
+            }
+            return Ok(());
+        }
         for c in clipped {
             if self.is_visible(c) {
                 self.composite_clipped(c, &mut content, depth)?;
@@ -257,6 +283,7 @@ impl State<'_> {
     /// [`Self::blend_onto`] with another opacity.
     fn blend_onto_with(&mut self, layer: &Layer, content: &Raster, dst: &mut Raster, opacity: f32) {
         let blend = LayerBlend {
+            interior_as_group: layer.advanced.blend_interior_as_group,
             mode: layer.blend_mode,
             opacity,
             fill: layer.fill_opacity,

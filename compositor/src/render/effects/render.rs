@@ -48,6 +48,10 @@ pub struct LayerBlend {
     pub opacity: f32,
     /// Fill opacity 0..1.
     pub fill: f32,
+    /// "Blend Interior Effects as Group": the interior effects are merged
+    /// with the layer's pixels first, and fill opacity and the layer mode
+    /// apply to that merge (so fill 0 hides a colour overlay too).
+    pub interior_as_group: bool,
 }
 
 /// A coverage plane over a rectangle; 0 outside.
@@ -579,6 +583,7 @@ pub fn composite_with_effects<'a>(
     let (mut ic, mut ia) = (vec![[0f32; 4]; n], vec![0f32; n]);
     let ones = vec![1f32; inner.width() as usize];
     let mut scratch = Scratch::default();
+    let (mut group_c, mut group_a) = (Vec::new(), Vec::new());
     let op = blend.opacity.clamp(0.0, 1.0);
     let (s0, s1) = (
         (inner.left - work.left).max(0) as usize,
@@ -608,11 +613,24 @@ pub fn composite_with_effects<'a>(
         if in_rows {
             let (sc, _) = content.span(y, inner.left, inner.right);
             let (c, a) = (&mut ic[s0..s1], &mut ia[s0..s1]);
-            composite_span(
-                blend.mode, c, a, sc, &ones, 1.0, blend.fill, None, inner.left, y,
-            );
-            for o in &interior {
-                o.apply(y, inner.left, c, a, &mut scratch);
+            if blend.interior_as_group {
+                group_c.clear();
+                group_c.extend_from_slice(sc);
+                group_a.clear();
+                group_a.extend_from_slice(&ones);
+                for o in &interior {
+                    o.apply(y, inner.left, &mut group_c, &mut group_a, &mut scratch);
+                }
+                composite_span(
+                    blend.mode, c, a, &group_c, &group_a, 1.0, blend.fill, None, inner.left, y,
+                );
+            } else {
+                composite_span(
+                    blend.mode, c, a, sc, &ones, 1.0, blend.fill, None, inner.left, y,
+                );
+                for o in &interior {
+                    o.apply(y, inner.left, c, a, &mut scratch);
+                }
             }
         }
         for o in &exterior {

@@ -240,6 +240,7 @@ fn normal(opacity: f32, fill: f32) -> LayerBlend {
         mode: BlendMode::Normal,
         opacity,
         fill,
+        interior_as_group: false,
     }
 }
 
