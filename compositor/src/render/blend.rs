@@ -151,39 +151,41 @@ impl BlendMode {
         })
     }
 
-    /// Mode from a descriptor enum value (`BlnM` type: `Nrml`, `Mltp`,
-    /// `linearBurn`, ...), as used by effects and fill layers.
+    /// Mode from a descriptor enum value (`BlnM` type), as used by effects
+    /// and fill layers: the classic four-character codes (`Nrml`, `Mltp`),
+    /// the long names of the newer modes (`linearBurn`), and the long names
+    /// recent Photoshop versions write for every mode (`multiply`).
     pub fn from_descriptor(value: &str) -> Option<Self> {
         use BlendMode::*;
         Some(match value {
             "passThrough" => PassThrough,
             "Nrml" | "normal" => Normal,
-            "Dslv" => Dissolve,
-            "Drkn" => Darken,
-            "Mltp" => Multiply,
-            "CBrn" => ColorBurn,
+            "Dslv" | "dissolve" => Dissolve,
+            "Drkn" | "darken" => Darken,
+            "Mltp" | "multiply" => Multiply,
+            "CBrn" | "colorBurn" => ColorBurn,
             "linearBurn" => LinearBurn,
             "darkerColor" => DarkerColor,
-            "Lghn" => Lighten,
-            "Scrn" => Screen,
-            "CDdg" => ColorDodge,
+            "Lghn" | "lighten" => Lighten,
+            "Scrn" | "screen" => Screen,
+            "CDdg" | "colorDodge" => ColorDodge,
             "linearDodge" => LinearDodge,
             "lighterColor" => LighterColor,
-            "Ovrl" => Overlay,
-            "SftL" => SoftLight,
-            "HrdL" => HardLight,
+            "Ovrl" | "overlay" => Overlay,
+            "SftL" | "softLight" => SoftLight,
+            "HrdL" | "hardLight" => HardLight,
             "vividLight" => VividLight,
             "linearLight" => LinearLight,
             "pinLight" => PinLight,
             "hardMix" => HardMix,
-            "Dfrn" => Difference,
-            "Xclu" => Exclusion,
+            "Dfrn" | "difference" => Difference,
+            "Xclu" | "exclusion" => Exclusion,
             "blendSubtraction" => Subtract,
             "blendDivide" => Divide,
-            "H   " => Hue,
-            "Strt" => Saturation,
-            "Clr " => Color,
-            "Lmns" => Luminosity,
+            "H   " | "hue" => Hue,
+            "Strt" | "saturation" => Saturation,
+            "Clr " | "color" => Color,
+            "Lmns" | "luminosity" => Luminosity,
             _ => return None,
         })
     }
@@ -1084,6 +1086,20 @@ pub fn blend_if_span(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptor_names_in_both_spellings() {
+        for (code, long, mode) in [
+            ("Mltp", "multiply", BlendMode::Multiply),
+            ("CDdg", "colorDodge", BlendMode::ColorDodge),
+            ("Lmns", "luminosity", BlendMode::Luminosity),
+            ("H   ", "hue", BlendMode::Hue),
+        ] {
+            assert_eq!(BlendMode::from_descriptor(code), Some(mode));
+            assert_eq!(BlendMode::from_descriptor(long), Some(mode));
+        }
+        assert_eq!(BlendMode::from_descriptor("nonsense"), None);
+    }
     use BlendMode::*;
 
     const EPS: f32 = 1e-5;
