@@ -95,8 +95,9 @@ pub(crate) fn unit(v: f32) -> f32 {
 /// Rounds a 0..1 value to 8 bits: nearest, clamped (NaN becomes 0).
 #[inline(always)]
 pub(crate) fn to_u8(v: f32) -> u8 {
-    // `as u8` saturates and maps NaN to 0; the clamp keeps the +0.5 exact.
-    (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
+    // `f32::max` maps NaN to 0; going through i32 lets the conversion
+    // vectorise (a direct float-to-u8 cast does not).
+    (v.max(0.0).min(1.0) * 255.0 + 0.5) as i32 as u8
 }
 
 /// A table for linear light to 8-bit sRGB, so per-pixel paths need no

@@ -7,7 +7,13 @@
 
 use crate::color::ColorMode;
 use crate::psd::channels::Channel;
-use crate::render::raster::{Raster, Rect};
+use crate::render::raster::{Color, Raster, Rect};
+
+/// Reusable per-row buffers for [`LayerPixels::row_into`].
+#[derive(Debug, Default)]
+pub struct RowScratch {
+    lanes: [Vec<f32>; 4],
+}
 
 /// Colour and transparency channels of one layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,82 +57,101 @@ impl LayerPixels {
     pub fn to_raster(&self, area: Rect) -> Raster {
         let r = self.rect.intersect(&area);
         let n = r.area() as usize;
-        // Every element is written below: build by pushing rather than
-        // zeroing buffers first.
+        // Every element is written by `row_into`: build by pushing rather
+        // than zeroing buffers first.
         let mut out = Raster {
             rect: r,
             color: Vec::with_capacity(n),
             alpha: Vec::with_capacity(n),
         };
-        if r.is_empty() {
-            return out;
-        }
-        let (w, sw) = (r.width() as usize, self.rect.width() as usize);
-        let mut row = vec![0.0f32; w];
-        let mut lanes = [
-            vec![0.0f32; w],
-            vec![0.0f32; w],
-            vec![0.0f32; w],
-            vec![0.0f32; w],
-        ];
+        let mut scratch = RowScratch::default();
         for y in r.top..r.bottom {
-            let src = (y - self.rect.top) as usize * sw + (r.left - self.rect.left) as usize;
-            match self.mode {
-                ColorMode::Indexed => {
-                    let pal = self.palette.as_deref().unwrap_or(&[]);
-                    out.color
-                        .extend(self.color[0].data[src..src + w].iter().map(|&i| {
-                            let c = pal.get(i as usize).copied().unwrap_or([0, 0, 0]);
-                            [
-                                c[0] as f32 / 255.0,
-                                c[1] as f32 / 255.0,
-                                c[2] as f32 / 255.0,
-                                0.0,
-                            ]
-                        }));
-                }
-                ColorMode::Bitmap
-                | ColorMode::Grayscale
-                | ColorMode::Duotone
-                | ColorMode::Multichannel => {
-                    self.color[0].row_into(src, &mut row);
-                    out.color.extend(row.iter().map(|&g| [g, g, g, 0.0]));
-                }
-                ColorMode::Rgb | ColorMode::Lab => {
-                    for (lane, ch) in lanes.iter_mut().zip(&self.color[..3]) {
-                        ch.row_into(src, lane);
-                    }
-                    let [l0, l1, l2, _] = &lanes;
-                    out.color.extend(
-                        l0.iter()
-                            .zip(l1)
-                            .zip(l2)
-                            .map(|((&a, &b), &c)| [a, b, c, 0.0]),
-                    );
-                }
-                ColorMode::Cmyk => {
-                    for (lane, ch) in lanes.iter_mut().zip(&self.color[..4]) {
-                        ch.row_into(src, lane);
-                    }
-                    let [l0, l1, l2, l3] = &lanes;
-                    out.color.extend(
-                        l0.iter()
-                            .zip(l1)
-                            .zip(l2)
-                            .zip(l3)
-                            .map(|(((&a, &b), &c), &d)| [a, b, c, d]),
-                    );
-                }
-            }
-            let start = out.alpha.len();
-            match &self.alpha {
-                Some(a) => {
-                    out.alpha.resize(start + w, 0.0);
-                    a.row_into(src, &mut out.alpha[start..]);
-                }
-                None => out.alpha.resize(start + w, 1.0),
-            }
+            self.row_into(
+                y,
+                r.left,
+                r.right,
+                &mut out.color,
+                &mut out.alpha,
+                &mut scratch,
+            );
         }
         out
+    }
+
+    /// Appends canvas row `y`, columns `x0..x1` (which must lie inside
+    /// [`Self::rect`]), to `color` and `alpha`.
+    pub fn row_into(
+        &self,
+        y: i32,
+        x0: i32,
+        x1: i32,
+        color: &mut Vec<Color>,
+        alpha: &mut Vec<f32>,
+        scratch: &mut RowScratch,
+    ) {
+        let w = (x1 - x0).max(0) as usize;
+        if w == 0 {
+            return;
+        }
+        let src = (y - self.rect.top) as usize * self.rect.width() as usize
+            + (x0 - self.rect.left) as usize;
+        for lane in &mut scratch.lanes {
+            lane.resize(w, 0.0);
+        }
+        match self.mode {
+            ColorMode::Indexed => {
+                let pal = self.palette.as_deref().unwrap_or(&[]);
+                color.extend(self.color[0].data[src..src + w].iter().map(|&i| {
+                    let c = pal.get(i as usize).copied().unwrap_or([0, 0, 0]);
+                    [
+                        c[0] as f32 / 255.0,
+                        c[1] as f32 / 255.0,
+                        c[2] as f32 / 255.0,
+                        0.0,
+                    ]
+                }));
+            }
+            ColorMode::Bitmap
+            | ColorMode::Grayscale
+            | ColorMode::Duotone
+            | ColorMode::Multichannel => {
+                let l0 = &mut scratch.lanes[0];
+                self.color[0].row_into(src, l0);
+                color.extend(l0.iter().map(|&g| [g, g, g, 0.0]));
+            }
+            ColorMode::Rgb | ColorMode::Lab => {
+                for (lane, ch) in scratch.lanes.iter_mut().zip(&self.color[..3]) {
+                    ch.row_into(src, lane);
+                }
+                let [l0, l1, l2, _] = &scratch.lanes;
+                color.extend(
+                    l0.iter()
+                        .zip(l1)
+                        .zip(l2)
+                        .map(|((&a, &b), &c)| [a, b, c, 0.0]),
+                );
+            }
+            ColorMode::Cmyk => {
+                for (lane, ch) in scratch.lanes.iter_mut().zip(&self.color[..4]) {
+                    ch.row_into(src, lane);
+                }
+                let [l0, l1, l2, l3] = &scratch.lanes;
+                color.extend(
+                    l0.iter()
+                        .zip(l1)
+                        .zip(l2)
+                        .zip(l3)
+                        .map(|(((&a, &b), &c), &d)| [a, b, c, d]),
+                );
+            }
+        }
+        let start = alpha.len();
+        match &self.alpha {
+            Some(a) => {
+                alpha.resize(start + w, 0.0);
+                a.row_into(src, &mut alpha[start..]);
+            }
+            None => alpha.resize(start + w, 1.0),
+        }
     }
 }

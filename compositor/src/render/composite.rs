@@ -13,6 +13,7 @@
 //! * an adjustment layer replaces the backdrop's colours by adjusted ones,
 //!   faded by its opacity and masks; alpha is untouched.
 
+use crate::doc::pixels::{LayerPixels, RowScratch};
 use crate::doc::{Document, Layer, LayerKind, Warning};
 use crate::error::{Error, Result};
 use crate::render::blend::{self, BlendMode};
@@ -162,6 +163,18 @@ impl State<'_> {
             }
             _ => {}
         }
+        let simple = base.effects.is_none()
+            && base.blend_if.is_none()
+            && base.advanced.knockout == 0
+            && clipped.iter().all(|c| !self.is_visible(c))
+            && matches!(
+                base.kind,
+                LayerKind::Pixel | LayerKind::SmartObject(_) | LayerKind::Text(_)
+            );
+        if let (true, Some(px)) = (simple, &base.pixels) {
+            self.stream_layer(base, px, dst);
+            return Ok(());
+        }
         let Some(Content {
             raster: mut content,
             shape_applied,
@@ -203,6 +216,46 @@ impl State<'_> {
         }
         self.blend_layer(base, &content, dst, Some(ko));
         Ok(())
+    }
+
+    /// Composites a plain layer (no effects, clipping, blend-if or
+    /// knockout) row by row straight from its stored channels, without
+    /// building a full-size raster of it first: most template layers take
+    /// this path, and it saves a pass over memory for each.
+    fn stream_layer(&mut self, layer: &Layer, px: &LayerPixels, dst: &mut Raster) {
+        let r = px.rect.intersect(&dst.rect);
+        if r.is_empty() {
+            return;
+        }
+        let planes = self.mask_planes(layer, r, false);
+        let (mut color, mut alpha) = (
+            Vec::with_capacity(r.width() as usize),
+            Vec::with_capacity(r.width() as usize),
+        );
+        let mut scratch = RowScratch::default();
+        for y in r.top..r.bottom {
+            color.clear();
+            alpha.clear();
+            px.row_into(y, r.left, r.right, &mut color, &mut alpha, &mut scratch);
+            for (plane, density) in &planes {
+                for (i, a) in alpha.iter_mut().enumerate() {
+                    *a *= 1.0 - density * (1.0 - plane.at(r.left + i as i32, y));
+                }
+            }
+            let (dc, da) = dst.span_mut(y, r.left, r.right);
+            blend::composite_span(
+                layer.blend_mode,
+                dc,
+                da,
+                &color,
+                &alpha,
+                layer.opacity,
+                layer.fill_opacity,
+                None,
+                r.left,
+                y,
+            );
+        }
     }
 
     /// Blends a finished layer (content with masks applied) with its mode,
@@ -387,15 +440,30 @@ impl State<'_> {
     /// [`Self::apply_masks`], skipping the vector mask when the content
     /// already has it.
     fn apply_masks_to(&mut self, layer: &Layer, content: &mut Raster, shape_applied: bool) {
+        for (plane, density) in self.mask_planes(layer, content.rect, shape_applied) {
+            multiply_alpha(content, &plane, density);
+        }
+    }
+
+    /// The layer's masks over `rect`, as (coverage plane, density) pairs:
+    /// the pixel mask (feathered when asked) and the rasterised vector mask
+    /// (skipped when the pixels already carry the shape).
+    fn mask_planes(&mut self, layer: &Layer, rect: Rect, shape_applied: bool) -> Vec<(Plane, f32)> {
+        let mut out = Vec::new();
         if let Some(m) = layer.mask.as_ref().filter(|m| !m.disabled) {
             if m.feather > 0.0 {
                 self.warn(
                     layer,
-                    "unsupported_mask_feather",
-                    format!("mask feather {} px is not applied", m.feather),
+                    "approximate_mask_feather",
+                    format!(
+                        "mask feather {} px is drawn as a Gaussian blur of sigma feather/2",
+                        m.feather
+                    ),
                 );
+                out.push((feathered(&m.plane, m.feather, rect), m.density));
+            } else {
+                out.push((m.plane.clone(), m.density));
             }
-            multiply_alpha(content, &m.plane, m.density);
         }
         if let Some(vm) = layer
             .vector_mask
@@ -403,8 +471,8 @@ impl State<'_> {
             .filter(|v| !v.disabled && !shape_applied)
         {
             let canvas = self.ctx.canvas;
-            match vector_mask::rasterize(vm, canvas.width(), canvas.height(), content.rect) {
-                Some(plane) => multiply_alpha(content, &plane, 1.0),
+            match vector_mask::rasterize(vm, canvas.width(), canvas.height(), rect) {
+                Some(plane) => out.push((plane, 1.0)),
                 None => self.warn(
                     layer,
                     "unsupported_vector_mask",
@@ -412,6 +480,7 @@ impl State<'_> {
                 ),
             }
         }
+        out
     }
 
     /// Composites a layer clipped to `base`: its colours blend onto the
@@ -569,6 +638,25 @@ fn crop(src: &Raster, area: Rect) -> Raster {
         da.copy_from_slice(a);
     }
     out
+}
+
+/// A pixel mask blurred by its feather radius, over `rect` grown by the
+/// blur's reach (values beyond stay the mask's outside value).
+fn feathered(mask: &Plane, feather: f32, rect: Rect) -> Plane {
+    let sigma = (feather / 2.0).min(500.0);
+    let reach = crate::render::effects::blur::reach(sigma) as i32;
+    let area = rect.inflate(reach);
+    let (w, h) = (area.width() as usize, area.height() as usize);
+    let mut data = Vec::with_capacity(w * h);
+    for y in area.top..area.bottom {
+        data.extend((area.left..area.right).map(|x| mask.at(x, y)));
+    }
+    crate::render::effects::blur::gaussian_blur(&mut data, w, h, sigma);
+    Plane {
+        rect: area,
+        data,
+        outside: mask.outside,
+    }
 }
 
 /// Multiplies alpha by a mask plane scaled by `density`
