@@ -68,5 +68,49 @@ fn test(extra: &[String]) -> Result<(), String> {
     }
     let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
-    run(&cargo, &args)
+    run_tests(&cargo, &args)
+}
+
+/// Runs `cargo test`, passing its output through, and ends with one line
+/// totalling every test binary's results (cargo's own last line is the doc
+/// tests', which may count none).
+fn run_tests(cargo: &str, args: &[&str]) -> Result<(), String> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("xtask: running {cargo} {}", args.join(" "));
+    let mut child = Command::new(cargo)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {cargo}: {e}"))?;
+    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                let count = |word: &str| {
+                    rest.split(';')
+                        .find_map(|part| {
+                            part.trim()
+                                .strip_suffix(word)?
+                                .trim()
+                                .rsplit(' ')
+                                .next()?
+                                .parse::<u64>()
+                                .ok()
+                        })
+                        .unwrap_or(0)
+                };
+                passed += count("passed");
+                failed += count("failed");
+                ignored += count("ignored");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    println!("summary: {passed} passed, {failed} failed, {ignored} skipped");
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} failed with {status}", args.join(" ")))
+    }
 }
