@@ -22,7 +22,7 @@ use crate::render::raster::Color;
 /// Builds a [`WorkingConverter`] per call; use [`descriptor_color_with`] to
 /// reuse one.
 pub fn descriptor_color(desc: &Descriptor, info: &ColorInfo) -> Option<Color> {
-    descriptor_color_with(desc, &WorkingConverter::new(info))
+    descriptor_color_with(desc, &WorkingConverter::cached(info))
 }
 
 /// [`descriptor_color`] with a prepared converter.

@@ -56,7 +56,7 @@ mod descriptor;
 mod icc;
 mod math;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use moxcms::{ColorProfile, Layout, TransformExecutor};
 
@@ -163,43 +163,60 @@ pub fn to_rgba8(info: &ColorInfo, color: &[Color], alpha: &[f32]) -> Vec<u8> {
 }
 
 /// Recently built converters, keyed by mode, depth and a hash of the
-/// profile. Building a CMYK table takes tens of milliseconds, more than the
-/// rest of a typical render, and a service renders the same templates over
-/// and over.
-static CONVERTERS: std::sync::Mutex<Vec<(u64, Arc<SrgbConverter>)>> =
-    std::sync::Mutex::new(Vec::new());
-/// How many converters [`CONVERTERS`] keeps (most recently used last).
+/// profile. Building a transform takes milliseconds (a CMYK table tens of
+/// them), more than the rest of a typical render, and a service renders the
+/// same templates over and over; effects and fills convert a descriptor
+/// colour each, so without the cache one render could build dozens.
+static SRGB_CONVERTERS: Mutex<Vec<(u64, Arc<SrgbConverter>)>> = Mutex::new(Vec::new());
+static WORKING_CONVERTERS: Mutex<Vec<(u64, Arc<WorkingConverter>)>> = Mutex::new(Vec::new());
+/// How many converters of each kind are kept (most recently used last).
 const CONVERTER_CACHE: usize = 8;
+
+/// The converter for `info` from `cache`, built with `build` on a miss.
+fn cached<T>(
+    cache: &Mutex<Vec<(u64, Arc<T>)>>,
+    info: &ColorInfo,
+    build: impl FnOnce() -> T,
+) -> Arc<T> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (
+        info.mode.map(|m| m as u8),
+        info.depth,
+        info.icc_profile.as_deref(),
+    )
+        .hash(&mut h);
+    let key = h.finish();
+    // A poisoned lock only means another render panicked mid-update of this
+    // small list; its entries are still whole.
+    let mut list = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(i) = list.iter().position(|(k, _)| *k == key) {
+        let entry = list.remove(i);
+        let conv = entry.1.clone();
+        list.push(entry);
+        return conv;
+    }
+    drop(list);
+    let conv = Arc::new(build());
+    let mut list = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if list.len() >= CONVERTER_CACHE {
+        list.remove(0);
+    }
+    list.push((key, conv.clone()));
+    conv
+}
 
 impl SrgbConverter {
     /// A shared converter for `info`, built on first use.
     pub fn cached(info: &ColorInfo) -> Arc<SrgbConverter> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (
-            info.mode.map(|m| m as u8),
-            info.depth,
-            info.icc_profile.as_deref(),
-        )
-            .hash(&mut h);
-        let key = h.finish();
-        // A poisoned lock only means another render panicked mid-update of
-        // this small list; its entries are still whole.
-        let mut cache = CONVERTERS.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
-            let entry = cache.remove(i);
-            let conv = entry.1.clone();
-            cache.push(entry);
-            return conv;
-        }
-        drop(cache);
-        let conv = Arc::new(SrgbConverter::new(info));
-        let mut cache = CONVERTERS.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CONVERTER_CACHE {
-            cache.remove(0);
-        }
-        cache.push((key, conv.clone()));
-        conv
+        cached(&SRGB_CONVERTERS, info, || SrgbConverter::new(info))
+    }
+}
+
+impl WorkingConverter {
+    /// A shared converter for `info`, built on first use.
+    pub fn cached(info: &ColorInfo) -> Arc<WorkingConverter> {
+        cached(&WORKING_CONVERTERS, info, || WorkingConverter::new(info))
     }
 }
 
@@ -221,7 +238,7 @@ pub fn working_from_srgb8(info: &ColorInfo, rgb: [u8; 3]) -> Color {
 /// Builds the conversion each call; for many colours build a
 /// [`WorkingConverter`] once.
 pub fn working_from_rgb_f32(info: &ColorInfo, rgb: [f32; 3]) -> Color {
-    WorkingConverter::new(info).srgb_to_lanes(rgb)
+    WorkingConverter::cached(info).srgb_to_lanes(rgb)
 }
 
 /// Layout of Lab lanes for a bit depth: `a* = lane * scale - offset`.
