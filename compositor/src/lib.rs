@@ -21,6 +21,8 @@ pub mod limits;
 pub mod metrics;
 pub mod psd;
 pub mod render;
+#[cfg(test)]
+mod testing;
 
 pub use doc::Document;
 pub use error::{Error, Result};

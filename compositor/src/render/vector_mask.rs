@@ -546,26 +546,7 @@ fn combine(acc: &mut [f32], cov: &[f32], op: ShapeOp) {
 mod tests {
     use super::*;
 
-    /// Every `8BIM<key>` tagged block's data in a PSD file (4-byte lengths).
-    pub(crate) fn find_blocks<'a>(file: &'a [u8], key: &[u8; 4]) -> Vec<&'a [u8]> {
-        let mut out = Vec::new();
-        let mut tag = b"8BIM".to_vec();
-        tag.extend_from_slice(key);
-        let mut i = 0;
-        while i + 12 <= file.len() {
-            if file[i..i + 8] == tag[..] {
-                let len = u32::from_be_bytes([file[i + 8], file[i + 9], file[i + 10], file[i + 11]])
-                    as usize;
-                if let Some(d) = file.get(i + 12..i + 12 + len) {
-                    out.push(d);
-                }
-                i += 12;
-            } else {
-                i += 1;
-            }
-        }
-        out
-    }
+    use crate::testing::{fixture, tagged_blocks as find_blocks};
 
     /// 8.24 fixed point of `v`.
     fn fx(v: f64) -> [u8; 4] {
@@ -732,17 +713,6 @@ mod tests {
             for x in 3..12 {
                 let want = if x < 10 { whole.at(x, y) } else { 0.0 };
                 assert!(close(part.at(x, y), want, 1e-4), "({x},{y})");
-            }
-        }
-    }
-
-    fn fixture(path: &str) -> Option<Vec<u8>> {
-        let full = format!("../../shared/fixtures/psd/{path}");
-        match std::fs::read(&full) {
-            Ok(b) => Some(b),
-            Err(_) => {
-                println!("skipping: fixture {full} not found");
-                None
             }
         }
     }

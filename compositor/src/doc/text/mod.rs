@@ -273,34 +273,11 @@ mod tests {
         assert!(parse_tysh(&b, 32).is_err());
     }
 
+    use crate::testing::{fixture, tagged_blocks};
+
     /// Every `8BIMTySh` block in a PSD file.
     fn tysh_blocks(file: &[u8]) -> Vec<&[u8]> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i + 12 <= file.len() {
-            if &file[i..i + 8] == b"8BIMTySh" {
-                let len = u32::from_be_bytes([file[i + 8], file[i + 9], file[i + 10], file[i + 11]])
-                    as usize;
-                if let Some(d) = file.get(i + 12..i + 12 + len) {
-                    out.push(d);
-                }
-                i += 12;
-            } else {
-                i += 1;
-            }
-        }
-        out
-    }
-
-    fn fixture(path: &str) -> Option<Vec<u8>> {
-        let full = format!("../../shared/fixtures/psd/{path}");
-        match std::fs::read(&full) {
-            Ok(b) => Some(b),
-            Err(_) => {
-                println!("skipping: fixture {full} not found");
-                None
-            }
-        }
+        tagged_blocks(file, b"TySh")
     }
 
     // Expected values below are what psd-tools 1.26 reports for these layers
