@@ -21,6 +21,7 @@ pub mod limits;
 pub mod metrics;
 pub mod psd;
 pub mod render;
+pub mod request;
 #[cfg(test)]
 mod testing;
 
