@@ -418,9 +418,8 @@ impl Validator {
                 None
             }
         };
-        if !o.get("asset").is_some_and(|a| !a.is_null())
-            && !o.get("color").is_some_and(|c| !c.is_null())
-        {
+        let present = |k: &str| o.get(k).is_some_and(|v| !v.is_null());
+        if !present("asset") && !present("color") {
             self.err(path, "Each smart object needs an asset, a color, or both");
         }
         let adjustments = match o.get("adjustment_layers") {

@@ -97,7 +97,9 @@ pub(crate) fn unit(v: f32) -> f32 {
 pub(crate) fn to_u8(v: f32) -> u8 {
     // `f32::max` maps NaN to 0; going through i32 lets the conversion
     // vectorise (a direct float-to-u8 cast does not).
-    (v.max(0.0).min(1.0) * 255.0 + 0.5) as i32 as u8
+    #[allow(clippy::manual_clamp)] // clamp would keep NaN; max maps it to 0
+    let v = v.max(0.0).min(1.0);
+    (v * 255.0 + 0.5) as i32 as u8
 }
 
 /// A table for linear light to 8-bit sRGB, so per-pixel paths need no
