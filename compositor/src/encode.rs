@@ -61,3 +61,21 @@ pub fn decode_png_rgba8(bytes: &[u8], max_pixels: u64) -> Result<(Vec<u8>, u32, 
     }
     Ok((rgba, w, h))
 }
+
+/// Decodes a PNG, JPEG, WebP or GIF (first frame) to straight-alpha RGBA8,
+/// returning (pixels, width, height). The size is read from the header and
+/// checked against `max_pixels` before any pixel is decoded.
+pub fn decode_image_rgba8(bytes: &[u8], max_pixels: u64) -> Result<(Vec<u8>, u32, u32)> {
+    use image::ImageDecoder;
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::Codec(e.to_string()))?;
+    let decoder = reader
+        .into_decoder()
+        .map_err(|e| Error::Codec(e.to_string()))?;
+    let (w, h) = decoder.dimensions();
+    Error::check_limit("image pixels", w as u64 * h as u64, max_pixels)?;
+    let img =
+        image::DynamicImage::from_decoder(decoder).map_err(|e| Error::Codec(e.to_string()))?;
+    Ok((img.into_rgba8().into_raw(), w, h))
+}

@@ -12,6 +12,7 @@ pub mod effects;
 pub mod fill;
 pub mod gradient;
 pub mod pattern;
+pub mod place;
 pub mod raster;
 pub mod vector_mask;
 

@@ -122,6 +122,27 @@ impl Raster {
         }
     }
 
+    /// A raster at `rect` from straight-alpha RGBA8 bytes (RGB lanes), or
+    /// `None` when the byte count does not match.
+    pub fn from_rgba8(rect: Rect, rgba: &[u8]) -> Option<Self> {
+        if rgba.len() as u64 != rect.area() * 4 {
+            return None;
+        }
+        let color = rgba
+            .chunks_exact(4)
+            .map(|p| {
+                [
+                    p[0] as f32 / 255.0,
+                    p[1] as f32 / 255.0,
+                    p[2] as f32 / 255.0,
+                    0.0,
+                ]
+            })
+            .collect();
+        let alpha = rgba.chunks_exact(4).map(|p| p[3] as f32 / 255.0).collect();
+        Some(Raster { rect, color, alpha })
+    }
+
     /// Index of canvas pixel (x, y), if inside.
     #[inline]
     pub fn index(&self, x: i32, y: i32) -> Option<usize> {
