@@ -39,8 +39,8 @@ mod tests {
 
     #[test]
     fn psnr_of_one_level_everywhere_is_48_db() {
-        let a = vec![100u8, 100, 100, 255].repeat(16);
-        let b = vec![101u8, 101, 101, 255].repeat(16);
+        let a = [100u8, 100, 100, 255].repeat(16);
+        let b = [101u8, 101, 101, 255].repeat(16);
         // Three of four channels differ by 1/255: MSE = 0.75 / 255^2.
         let expected = 10.0 * (255.0f64 * 255.0 / 0.75).log10();
         assert!((psnr_premultiplied(&a, &b) - expected).abs() < 1e-9);

@@ -159,8 +159,8 @@ pub fn warp(src: &Raster, h: &Homography, clip: Rect) -> Raster {
                             inv.apply(fx + (sx as f64 + 0.5) * step, fy + (sy as f64 + 0.5) * step);
                         if (0.0..=w).contains(&u) && (0.0..=hgt).contains(&v) {
                             let (c, a) = sample_premul(src, sw, u, v);
-                            for k in 0..4 {
-                                acc.0[k] += c[k];
+                            for (s, v) in acc.0.iter_mut().zip(c) {
+                                *s += v;
                             }
                             acc.1 += a;
                         }
@@ -198,8 +198,8 @@ fn sample_premul(src: &Raster, sw: usize, u: f64, v: f64) -> (Color, f32) {
     ] {
         let j = py * sw + px;
         let pa = src.alpha[j] * wgt;
-        for k in 0..4 {
-            c[k] += src.color[j][k] * pa;
+        for (s, v) in c.iter_mut().zip(src.color[j]) {
+            *s += v * pa;
         }
         a += pa;
     }
@@ -223,8 +223,8 @@ pub fn downscale_box(src: &Raster, factor: u32) -> Raster {
                 for x in dx * f..((dx + 1) * f).min(sw) {
                     let j = y * sw + x;
                     let pa = src.alpha[j];
-                    for k in 0..4 {
-                        c[k] += src.color[j][k] * pa;
+                    for (s, v) in c.iter_mut().zip(src.color[j]) {
+                        *s += v * pa;
                     }
                     a += pa;
                     n += 1.0;
