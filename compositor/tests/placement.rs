@@ -6,6 +6,7 @@
 
 use compositor::doc::{LayerKind, SmartObject};
 use compositor::metrics::psnr_premultiplied;
+use compositor::render::mesh::{warp_mesh, BezierMesh};
 use compositor::render::place::{downscale_box, warp, Homography};
 use compositor::render::raster::{Raster, Rect};
 use compositor::Limits;
@@ -59,12 +60,35 @@ fn placed_layers_match_photoshop() {
             let LayerKind::SmartObject(so) = &layer.kind else {
                 continue;
             };
-            if so.warp.is_some() {
-                continue; // mesh warps are not placed by this path yet
-            }
             let (Some(src), Some(stored)) = (contents(so, &limits), layer.pixels.as_ref()) else {
                 continue;
             };
+            let canvas = Rect::new(0, 0, doc.width, doc.height);
+            if let Some(w) = &so.warp {
+                let (w0, h0) = (src.rect.width() as f64, src.rect.height() as f64);
+                let Some(mesh) = BezierMesh::from_warp(w, w0, h0) else {
+                    println!(
+                        "{rel:<46} {:<36} warp style {} not rendered",
+                        layer.name, w.style
+                    );
+                    continue;
+                };
+                let (bw, bh) = mesh.bounds_size();
+                let Some(hom) = Homography::from_rect_to_quad(bw, bh, &so.quad) else {
+                    continue;
+                };
+                let ours = warp_mesh(&src, &mesh, &hom, canvas);
+                let area = stored.rect.intersect(&canvas);
+                let theirs = stored.to_raster(area);
+                let psnr =
+                    psnr_premultiplied(&to_rgba8(&ours, area), &to_rgba8(&theirs, area)).min(99.0);
+                println!(
+                    "{rel:<46} {:<36} {:?} {psnr:6.1} dB",
+                    layer.name, so.transform_kind
+                );
+                scores.push((format!("{rel}:{}", layer.name), psnr));
+                continue;
+            }
             let (w, h) = (src.rect.width() as f64, src.rect.height() as f64);
             let Some(hom) = Homography::from_rect_to_quad(w, h, &so.quad) else {
                 continue;
@@ -82,7 +106,6 @@ fn placed_layers_match_photoshop() {
             } else {
                 (src, hom)
             };
-            let canvas = Rect::new(0, 0, doc.width, doc.height);
             let ours = warp(&src, &hom, canvas);
             let area = stored.rect.intersect(&canvas);
             let theirs = stored.to_raster(area);

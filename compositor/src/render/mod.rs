@@ -11,6 +11,7 @@ pub mod composite;
 pub mod effects;
 pub mod fill;
 pub mod gradient;
+pub mod mesh;
 pub mod pattern;
 pub mod place;
 pub mod raster;
