@@ -1,8 +1,8 @@
 //! Smart-object placement measured against Photoshop: each placed layer's
 //! stored pixels are Photoshop's own rendering of its contents through its
 //! transform, so re-rendering the embedded contents through the same quad
-//! must reproduce them. Prints the PSNR of every affine and perspective
-//! smart object of the fixtures that embed decodable contents.
+//! must reproduce them. Prints the PSNR of every affine, perspective and
+//! mesh-warped smart object of the fixtures that embed decodable contents.
 
 use compositor::doc::{LayerKind, SmartObject};
 use compositor::metrics::psnr_premultiplied;
@@ -121,9 +121,17 @@ fn placed_layers_match_photoshop() {
     if scores.is_empty() {
         return;
     }
-    let worst = scores.iter().map(|s| s.1).fold(f64::INFINITY, f64::min);
+    let mut sorted: Vec<f64> = scores.iter().map(|s| s.1).collect();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    println!(
+        "{} placed layers: median {median:.1} dB, worst {:.1} dB",
+        sorted.len(),
+        sorted[0]
+    );
+    // Regression floor (measured: median 39 dB, worst 27 dB).
     assert!(
-        worst >= 25.0,
-        "a placed layer is far from Photoshop's rendering: {scores:?}"
+        median >= 35.0 && sorted[0] >= 25.0,
+        "placement drifted from Photoshop's rendering: {scores:?}"
     );
 }
