@@ -453,6 +453,14 @@ impl GradientFrame {
     /// Photoshop's output: a 150-degree ramp on a 64 px square
     /// (`rgb-blend-modes.psd`) and a vertical one (`adjustment_clipping`).
     /// Radial and diamond shapes use half of it as the radius.
+    ///
+    /// The end of the ramp (where the direction line leaves the box) is
+    /// floored to a whole pixel relative to the box corner before the
+    /// direction and length are derived from it: Photoshop's composite of a
+    /// reflected 30-degree ramp on a 4 px square (`4x4_16bit_lab.psd`,
+    /// `4x4_8bit_duotone.psd`) is symmetric about the diagonal, i.e. runs at
+    /// 45 degrees to the snapped corner. On large boxes the snap is a
+    /// sub-pixel change.
     pub fn new(geom: &GradientGeometry, bbox: Rect) -> GradientFrame {
         GradientFrame::from_bounds(
             geom,
@@ -479,14 +487,28 @@ impl GradientFrame {
             (true, false) => w,
             _ => h,
         };
-        let len = along.max(1.0) * geom.scale.max(1e-3);
+        let along = along.max(1.0);
+        // Photoshop lands the ramp's end on a whole pixel: the point where
+        // the direction line leaves the box, taken relative to the box's
+        // top-left corner, is floored before the angle and length are
+        // derived from it (scale and offset apply afterwards, unsnapped).
+        let (hx, hy) = (w * 0.5, h * 0.5);
+        let ex = (hx + 0.5 * along * c + 1e-3).floor() - hx;
+        let ey = (hy - 0.5 * along * s + 1e-3).floor() - hy;
+        let half = (ex * ex + ey * ey).sqrt();
+        let (ux, uy, half) = if half > 0.5 {
+            (ex / half, ey / half, half)
+        } else {
+            (c, -s, 0.5 * along)
+        };
+        let half = half * geom.scale.max(1e-3);
         GradientFrame {
             style: geom.style,
             cx: b[0] + w * 0.5 + geom.offset.0,
             cy: b[1] + h * 0.5 + geom.offset.1,
-            ux: c,
-            uy: -s,
-            inv_half: 2.0 / len,
+            ux,
+            uy,
+            inv_half: 1.0 / half,
             angle_deg: geom.angle_deg,
             reverse: geom.reverse,
         }
@@ -641,6 +663,24 @@ mod tests {
         // sweep: right = 0, up = 0.75 (clockwise sweep), down = 0.25.
         assert!((gradient_t(&g, 50.0, 80.0, b) - 0.25).abs() < 1e-5);
         assert!((gradient_t(&g, 50.0, 20.0, b) - 0.75).abs() < 1e-5);
+    }
+
+    /// Photoshop's stored composite of `4x4_16bit_lab.psd` (a reflected
+    /// ramp at 30 degrees on a 4 x 4 canvas): t = 0 along the whole main
+    /// diagonal and t = |x - y| / 4 elsewhere (L* 48, 87, 138, 199 of 255
+    /// for stops at 0, 0.5, 1), as if the ramp ran at 45 degrees to the
+    /// corner pixel (4, 0) that the 30-degree line's exit (4, 0.85) floors to.
+    #[test]
+    fn small_box_snaps_ramp_end_to_a_pixel() {
+        let b = Rect::new(0, 0, 4, 4);
+        let g = geom(GradientStyle::Reflected, 30.0);
+        for y in 0..4 {
+            for x in 0..4 {
+                let want = (x as f32 - y as f32).abs() / 4.0;
+                let got = gradient_t(&g, x as f32 + 0.5, y as f32 + 0.5, b);
+                assert!((got - want).abs() < 1e-4, "({x}, {y}): {got} vs {want}");
+            }
+        }
     }
 
     #[test]
