@@ -336,8 +336,8 @@ mod tests {
                 );
                 // Bilinear sampling at exact pixel centres of an identity map
                 // returns the pixel itself, up to the sub-sample spread.
-                for k in 0..3 {
-                    assert!((out.color[i][k] - expected[k]).abs() < 0.35, "{x},{y}");
+                for (got, want) in out.color[i].iter().zip(expected).take(3) {
+                    assert!((got - want).abs() < 0.35, "{x},{y}");
                 }
             }
         }

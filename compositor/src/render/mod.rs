@@ -6,6 +6,7 @@
 //! [`effects`], and blended ([`blend`]) into the group's buffer.
 
 pub mod adjust;
+pub mod artwork;
 pub mod blend;
 pub mod composite;
 pub mod effects;
