@@ -19,6 +19,7 @@ pub mod error;
 pub mod inspect;
 pub mod limits;
 pub mod metrics;
+pub mod mockup;
 pub mod psd;
 pub mod render;
 pub mod request;

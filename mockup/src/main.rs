@@ -42,6 +42,19 @@ enum Command {
         #[arg(long)]
         stored: Option<PathBuf>,
     },
+    /// Render a mockup offline: REQUEST.json is a render request body (as
+    /// for POST /api/v1/renders; mockup_uuid may be absent). The output's
+    /// extension (.png, .jpg, .webp) sets the image format.
+    Render {
+        /// PSD or PSB template.
+        file: PathBuf,
+        /// The request body.
+        #[arg(long)]
+        request: PathBuf,
+        /// Output image.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Time parse + composite of files in-process; prints JSON lines
     /// `{file, megapixels, ms}` (best of N runs), for the benchmark script.
     Time {
@@ -100,6 +113,63 @@ fn run(cli: Cli) -> Result<()> {
             for w in warnings.iter().chain(&doc.warnings) {
                 eprintln!("warning: {}", serde_json::to_string(w)?);
             }
+        }
+        Command::Render {
+            file,
+            request,
+            output,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let body: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(&request)
+                    .with_context(|| format!("reading {}", request.display()))?,
+            )
+            .with_context(|| format!("{} is not JSON", request.display()))?;
+            let mut req = match compositor::request::parse(
+                &body,
+                compositor::request::MockupUuid::Optional,
+            ) {
+                Ok(r) => r,
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("invalid request: {}: {}", e.field, e.message);
+                    }
+                    anyhow::bail!("the request has {} invalid field(s)", errors.len());
+                }
+            };
+            use compositor::request::ImageFormat;
+            req.export_options.image_format = match output
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("png") => ImageFormat::Png,
+                Some("jpg" | "jpeg") => ImageFormat::Jpg,
+                Some("webp") => ImageFormat::Webp,
+                _ => req.export_options.image_format,
+            };
+            let doc = compositor::open(&bytes, &limits)
+                .with_context(|| format!("parsing {}", file.display()))?;
+            let offline = |url: &str| -> Result<Vec<u8>, String> {
+                Err(format!(
+                    "offline renders cannot download {url}; send the image as base64"
+                ))
+            };
+            let out = compositor::mockup::render(&doc, &req, &offline, &limits)?;
+            std::fs::write(&output, &out.bytes)
+                .with_context(|| format!("writing {}", output.display()))?;
+            for w in &out.warnings {
+                eprintln!("warning: {}", serde_json::to_string(w)?);
+            }
+            eprintln!(
+                "{} {}x{} ({} bytes)",
+                out.content_type,
+                out.width,
+                out.height,
+                out.bytes.len()
+            );
         }
         Command::Time { files, runs } => {
             for file in files {

@@ -20,7 +20,7 @@ use crate::render::blend::{self, BlendMode};
 use crate::render::effects::{self, LayerBlend};
 use crate::render::raster::{Plane, Raster, Rect};
 use crate::render::{adjust, fill, vector_mask, Context};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// What to render.
@@ -28,6 +28,11 @@ use uuid::Uuid;
 pub struct CompositeOptions {
     /// Layers to treat as hidden (by UUID), in addition to hidden ones.
     pub hidden: HashSet<Uuid>,
+    /// Smart-object layers whose pixels are replaced (by UUID): canvas
+    /// rasters of new contents placed through the layer's transform. The
+    /// layer's masks, effects, clipping and blending apply to them as to
+    /// the stored pixels.
+    pub replacements: HashMap<Uuid, Raster>,
 }
 
 /// A rendered canvas and what could not be rendered faithfully.
@@ -167,6 +172,7 @@ impl State<'_> {
             && base.blend_if.is_none()
             && base.advanced.knockout == 0
             && clipped.iter().all(|c| !self.is_visible(c))
+            && !self.opts.replacements.contains_key(&base.uuid)
             && matches!(
                 base.kind,
                 LayerKind::Pixel | LayerKind::SmartObject(_) | LayerKind::Text(_)
@@ -426,6 +432,11 @@ impl State<'_> {
                 }
             }
             LayerKind::Shape => stored_shape(layer),
+            LayerKind::SmartObject(_) if self.opts.replacements.contains_key(&layer.uuid) => self
+                .opts
+                .replacements
+                .get(&layer.uuid)
+                .map(|r| plain(crop(r, area))),
             LayerKind::Adjustment(_) => None,
             _ => layer.pixels.as_ref().map(|p| plain(p.to_raster(area))),
         }
