@@ -1,0 +1,159 @@
+//! Rendering requests end to end on real templates.
+
+use compositor::doc::LayerKind;
+use compositor::request::{parse, MockupUuid};
+use compositor::Limits;
+use serde_json::json;
+
+const FIXTURES: &str = "../../shared/fixtures/psd";
+
+/// A 64 x 64 chart: white, with a solid 8 x 8 block in each corner (red
+/// top-left, green top-right, blue bottom-right, yellow bottom-left).
+fn chart_png() -> Vec<u8> {
+    let mut rgba = vec![255u8; 64 * 64 * 4];
+    let corners = [
+        (0, 0, [255, 0, 0]),
+        (56, 0, [0, 255, 0]),
+        (56, 56, [0, 0, 255]),
+        (0, 56, [255, 255, 0]),
+    ];
+    for (x0, y0, c) in corners {
+        for y in y0..y0 + 8 {
+            for x in x0..x0 + 8 {
+                let i = (y * 64 + x) * 4;
+                rgba[i..i + 3].copy_from_slice(&c);
+            }
+        }
+    }
+    compositor::encode::png_rgba8(&rgba, 64, 64).expect("png")
+}
+
+fn b64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for k in 0..4 {
+            if k <= c.len() {
+                s.push(T[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+/// Replacing each smart object with the chart (every other layer hidden)
+/// puts the chart's corner blocks at the transform's corners: the extreme
+/// pixel of each colour lies within one pixel of where the quad (or, for
+/// mesh warps, the warped frame) puts that corner.
+#[test]
+fn chart_corners_land_on_the_transform_corners() {
+    let Ok(bytes) = std::fs::read(format!(
+        "{FIXTURES}/PhotoshopAPI/smart_objects_transformed.psd"
+    )) else {
+        eprintln!("fixture missing; skipping");
+        return;
+    };
+    let limits = Limits::default();
+    let doc = compositor::open(&bytes, &limits).expect("opens");
+    let chart = b64(&chart_png());
+    let all: Vec<String> = doc
+        .walk()
+        .iter()
+        .filter(|l| !matches!(l.kind, LayerKind::Group { .. }))
+        .map(|l| l.uuid.to_string())
+        .collect();
+    for name in ["control", "rotation", "perspective_transform"] {
+        let layer = doc
+            .walk()
+            .into_iter()
+            .find(|l| l.name == name)
+            .expect("layer");
+        let LayerKind::SmartObject(so) = &layer.kind else {
+            panic!("{name} is a smart object")
+        };
+        let uuid = layer.uuid.to_string();
+        let hidden: Vec<&String> = all.iter().filter(|u| **u != uuid).collect();
+        let body = json!({
+            "smart_objects": [{"uuid": uuid, "asset": {"base64": chart, "fit": "fill"}}],
+            "hidden_layers": hidden,
+            "export_options": {"image_size": "original", "image_format": "png"}
+        });
+        let req = parse(&body, MockupUuid::Optional).expect("valid request");
+        let out = compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &limits)
+            .expect("renders");
+        let (rgba, w, _) = compositor::encode::decode_png_rgba8(&out.bytes, 1 << 24).expect("png");
+        // For each corner colour, the pixel farthest toward the expected
+        // corner, weighted by how strongly the pixel has that colour.
+        let q = so.quad;
+        let expect = [
+            (q[0], q[1], [255, 0, 0]),
+            (q[2], q[3], [0, 255, 0]),
+            (q[4], q[5], [0, 0, 255]),
+            (q[6], q[7], [255, 255, 0]),
+        ];
+        for (ex, ey, c) in expect {
+            let mut best = (f64::INFINITY, 0.0, 0.0);
+            for (i, p) in rgba.chunks_exact(4).enumerate() {
+                let matches = p[3] > 200 && (0..3).all(|k| (p[k] as i32 - c[k]).abs() < 60);
+                if !matches {
+                    continue;
+                }
+                let (x, y) = ((i as u32 % w) as f64 + 0.5, (i as u32 / w) as f64 + 0.5);
+                let d = (x - ex).hypot(y - ey);
+                if d < best.0 {
+                    best = (d, x, y);
+                }
+            }
+            // The nearest fully coloured pixel centre is within a pixel and
+            // a half of the corner (half a pixel of it is anti-aliasing).
+            assert!(
+                best.0 <= 1.5,
+                "{name}: corner {c:?} expected at ({ex:.1}, {ey:.1}), nearest at ({:.1}, {:.1})",
+                best.1,
+                best.2
+            );
+        }
+    }
+}
+
+#[test]
+fn unknown_smart_objects_and_layers_are_reported() {
+    let Ok(bytes) = std::fs::read(format!("{FIXTURES}/psd-tools/placedLayer.psd")) else {
+        return;
+    };
+    let limits = Limits::default();
+    let doc = compositor::open(&bytes, &limits).expect("opens");
+    let body = json!({"smart_objects": [{"uuid": "00000000-0000-4000-8000-000000000000", "color": {"hex": "#ff0000"}}]});
+    let req = parse(&body, MockupUuid::Optional).unwrap();
+    let err =
+        compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &limits).unwrap_err();
+    assert!(
+        matches!(err, compositor::mockup::RenderError::UnknownSmartObject(_)),
+        "{err}"
+    );
+    let body = json!({"hidden_layers": ["00000000-0000-4000-8000-000000000000"]});
+    let req = parse(&body, MockupUuid::Optional).unwrap();
+    let err =
+        compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &limits).unwrap_err();
+    assert!(
+        matches!(err, compositor::mockup::RenderError::UnknownLayer(_)),
+        "{err}"
+    );
+    // Garbage artwork is the user's error, named.
+    let so = compositor::inspect::inspect(&doc).smart_objects[0]
+        .uuid
+        .clone();
+    let body = json!({"smart_objects": [{"uuid": so, "asset": {"base64": "AAAA"}}]});
+    let req = parse(&body, MockupUuid::Optional).unwrap();
+    let err =
+        compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &limits).unwrap_err();
+    assert!(
+        matches!(err, compositor::mockup::RenderError::BadArtwork { .. }),
+        "{err}"
+    );
+}
