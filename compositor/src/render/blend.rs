@@ -437,8 +437,16 @@ fn pin_light(b: f32, s: f32) -> f32 {
 #[inline(always)]
 fn hard_mix(b: f32, s: f32) -> f32 {
     let t = b + s;
-    // A tie (b + s = 1) goes to whichever side the backdrop is on.
-    if t > 1.0 || (t == 1.0 && b > 0.5) {
+    // Ties are decided on the 8-bit sum (f32 sums of 8-bit values scatter
+    // around 1): b + s = 255 goes to the side the backdrop is on.
+    const HALF_LEVEL: f32 = 0.5 / 255.0;
+    if (t - 1.0).abs() < HALF_LEVEL {
+        if b > 0.5 {
+            1.0
+        } else {
+            0.0
+        }
+    } else if t > 1.0 {
         1.0
     } else {
         0.0
