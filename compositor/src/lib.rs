@@ -12,6 +12,8 @@
 //! natively, in the Spin component (wasm32-wasip2) and in the browser
 //! (wasm32-unknown-unknown).
 
+#![warn(missing_docs)]
+
 pub mod color;
 pub mod doc;
 pub mod encode;

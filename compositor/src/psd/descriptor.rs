@@ -22,24 +22,45 @@ pub struct Descriptor {
 /// One element of a reference value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RefItem {
-    /// `prop`: class, key.
-    Property { class_id: String, key: String },
-    /// `Clss`: a class.
-    Class { class_id: String },
-    /// `Enmr`: class, enum type, enum value.
-    Enumerated {
+    /// `prop`: a property of a class.
+    Property {
+        /// Class ID.
         class_id: String,
+        /// Property key.
+        key: String,
+    },
+    /// `Clss`: a class.
+    Class {
+        /// Class ID.
+        class_id: String,
+    },
+    /// `Enmr`: an enumerated reference.
+    Enumerated {
+        /// Class ID.
+        class_id: String,
+        /// Enum type ID.
         type_id: String,
+        /// Enum value.
         value: String,
     },
-    /// `rele`: class, offset.
-    Offset { class_id: String, offset: u32 },
-    /// `Idnt`.
+    /// `rele`: an offset within a class.
+    Offset {
+        /// Class ID.
+        class_id: String,
+        /// Offset.
+        offset: u32,
+    },
+    /// `Idnt`: an identifier.
     Identifier(u32),
-    /// `indx`.
+    /// `indx`: an index.
     Index(u32),
-    /// `name`: class, name.
-    Name { class_id: String, name: String },
+    /// `name`: a named element of a class.
+    Name {
+        /// Class ID.
+        class_id: String,
+        /// Element name.
+        name: String,
+    },
 }
 
 /// A descriptor value.
@@ -52,13 +73,28 @@ pub enum Value {
     /// `doub`.
     Double(f64),
     /// `UntF`: unit code (`#Pxl`, `#Prc`, `#Ang`, `#Rsl`, `#Rlt`, `#Nne`, ...) and value.
-    UnitFloat { unit: String, value: f64 },
+    UnitFloat {
+        /// Unit code.
+        unit: String,
+        /// The value.
+        value: f64,
+    },
     /// `UnFl`: unit code and values.
-    UnitFloats { unit: String, values: Vec<f64> },
+    UnitFloats {
+        /// Unit code.
+        unit: String,
+        /// The values.
+        values: Vec<f64>,
+    },
     /// `TEXT`.
     String(String),
     /// `enum`: type and value.
-    Enum { type_id: String, value: String },
+    Enum {
+        /// Enum type ID.
+        type_id: String,
+        /// Enum value.
+        value: String,
+    },
     /// `long`.
     Integer(i32),
     /// `comp`.
@@ -66,7 +102,12 @@ pub enum Value {
     /// `bool`.
     Boolean(bool),
     /// `type` / `GlbC`.
-    Class { name: String, class_id: String },
+    Class {
+        /// Class name.
+        name: String,
+        /// Class ID.
+        class_id: String,
+    },
     /// `alis`, `Pth `: opaque bytes.
     Alias(Vec<u8>),
     /// `tdta`: raw data.
