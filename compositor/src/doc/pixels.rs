@@ -8,6 +8,7 @@
 use crate::color::ColorMode;
 use crate::psd::channels::Channel;
 use crate::render::raster::{Color, Raster, Rect};
+use std::sync::OnceLock;
 
 /// Reusable per-row buffers for [`LayerPixels::row_into`].
 #[derive(Debug, Default)]
@@ -152,6 +153,59 @@ impl LayerPixels {
                 a.row_into(src, &mut alpha[start..]);
             }
             None => alpha.resize(start + w, 1.0),
+        }
+    }
+}
+
+/// The document's stored composite (Photoshop's own render). It is kept as
+/// decoded channels and converted to a working-space [`Raster`] on first
+/// use (through `Deref`): rendering needs it only for flat documents, and
+/// converting it up front cost every open a full-canvas pass and buffer.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pixels: LayerPixels,
+    unmatte: bool,
+    raster: OnceLock<Raster>,
+}
+
+impl Merged {
+    /// Wraps the composite's channels; `unmatte` when the file stores it
+    /// matted against white (transparent RGB and gray documents).
+    pub fn new(pixels: LayerPixels, unmatte: bool) -> Self {
+        Merged {
+            pixels,
+            unmatte,
+            raster: OnceLock::new(),
+        }
+    }
+
+    /// The composite in working space (converted on first call).
+    pub fn raster(&self) -> &Raster {
+        self.raster.get_or_init(|| {
+            let mut r = self.pixels.to_raster(self.pixels.rect);
+            if self.unmatte {
+                unmatte_white(&mut r);
+            }
+            r
+        })
+    }
+}
+
+impl std::ops::Deref for Merged {
+    type Target = Raster;
+    fn deref(&self) -> &Raster {
+        self.raster()
+    }
+}
+
+/// Photoshop stores a transparent document's composite matted against
+/// white: `m = c * a + (1 - a)`. Undo it so colours are straight again.
+fn unmatte_white(r: &mut Raster) {
+    for (c, &a) in r.color.iter_mut().zip(&r.alpha) {
+        if a > 0.0 && a < 1.0 {
+            for v in c.iter_mut().take(3) {
+                *v = ((*v + a - 1.0) / a).clamp(0.0, 1.0);
+            }
         }
     }
 }

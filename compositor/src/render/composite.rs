@@ -63,7 +63,7 @@ pub fn composite_document(
     if doc.layers.is_empty() {
         // A flat document is its merged image.
         if let Some(m) = &doc.merged {
-            raster = m.clone();
+            raster = m.raster().clone();
         }
     } else {
         state.composite_layers(&doc.layers, &mut raster, 0, &KoBase::Transparent)?;
