@@ -396,6 +396,17 @@ impl State<'_> {
                 Some(plain(buf))
             }
             LayerKind::Group { children, .. } => {
+                // The group's buffer only needs to cover what its children
+                // can draw: the rest stays transparent and blends to
+                // nothing. Effects of the group itself reach past that, so
+                // they keep the whole area.
+                let area = match layer.effects {
+                    None => drawn_extent(children).map_or(area, |e| area.intersect(&e)),
+                    Some(_) => area,
+                };
+                if area.is_empty() {
+                    return Ok(None);
+                }
                 let mut buf = Raster::transparent(area);
                 self.composite_layers(children, &mut buf, depth + 1, &KoBase::Transparent)?;
                 Some(plain(buf))
@@ -574,6 +585,32 @@ impl State<'_> {
         );
         dst.alpha = saved;
     }
+}
+
+/// The smallest rectangle holding everything `layers` can draw into an
+/// isolated group's buffer, or `None` when that is not known from their
+/// bounds (effects, adjustments and fills can draw anywhere). Masks, blend-if,
+/// clipping and knockout only take away, so stored pixel bounds are enough.
+fn drawn_extent(layers: &[Layer]) -> Option<Rect> {
+    let mut out = Rect::default();
+    for l in layers {
+        if l.effects.is_some() {
+            return None;
+        }
+        let r = match &l.kind {
+            LayerKind::Adjustment(_) | LayerKind::Fill(_) => return None,
+            LayerKind::Group {
+                artboard: Some(ab), ..
+            } => ab.rect,
+            LayerKind::Group { children, .. } => drawn_extent(children)?,
+            LayerKind::Pixel
+            | LayerKind::Shape
+            | LayerKind::SmartObject(_)
+            | LayerKind::Text(_) => l.pixels.as_ref().map_or(Rect::default(), |p| p.rect),
+        };
+        out = out.union(&r);
+    }
+    Some(out)
 }
 
 /// What knockout layers of a group knock out to.
