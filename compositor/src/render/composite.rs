@@ -59,15 +59,23 @@ pub fn composite_document(
         warnings: Vec::new(),
         warned: HashSet::new(),
     };
-    let mut raster = Raster::transparent(canvas);
-    if doc.layers.is_empty() {
+    let raster = if doc.layers.is_empty() {
         // A flat document is its merged image.
-        if let Some(m) = &doc.merged {
-            raster = m.raster().clone();
+        match &doc.merged {
+            Some(m) => m.raster().clone(),
+            None => Raster::transparent(canvas),
         }
     } else {
-        state.composite_layers(&doc.layers, &mut raster, 0, &KoBase::Transparent)?;
-    }
+        // Most templates start with an opaque background layer: the canvas
+        // is then that layer's pixels, converted straight into it rather
+        // than blended onto a zeroed full-canvas buffer.
+        let (mut raster, rest) = match state.canvas_from_bottom_layer(&doc.layers) {
+            Some((r, rest)) => (r, rest),
+            None => (Raster::transparent(canvas), &doc.layers[..]),
+        };
+        state.composite_layers(rest, &mut raster, 0, &KoBase::Transparent)?;
+        raster
+    };
     Ok(Composite {
         raster,
         warnings: state.warnings,
@@ -97,6 +105,43 @@ impl State<'_> {
 
     fn is_visible(&self, layer: &Layer) -> bool {
         layer.visible && !self.opts.hidden.contains(&layer.uuid)
+    }
+
+    /// When the bottom layer would be streamed in Normal mode at full
+    /// opacity, without masks, onto the transparent canvas and covers all
+    /// of it, the canvas it produces (and the layers left to composite).
+    fn canvas_from_bottom_layer<'l>(&self, layers: &'l [Layer]) -> Option<(Raster, &'l [Layer])> {
+        let base = layers.first()?;
+        let px = base.pixels.as_ref()?;
+        let canvas = self.ctx.canvas;
+        // The layers clipped to it come next; the rest starts after them.
+        let clipped = layers[1..].iter().take_while(|l| l.clipping).count();
+        let rest = &layers[1 + clipped..];
+        let plain = self.is_visible(base)
+            && base.effects.is_none()
+            && base.blend_if.is_none()
+            && base.advanced.knockout == 0
+            && layers[1..1 + clipped].iter().all(|c| !self.is_visible(c))
+            && matches!(
+                base.kind,
+                LayerKind::Pixel | LayerKind::SmartObject(_) | LayerKind::Text(_)
+            )
+            && base.blend_mode == BlendMode::Normal
+            && base.opacity >= 1.0
+            && base.fill_opacity >= 1.0
+            && base.mask.as_ref().is_none_or(|m| m.disabled)
+            && base.vector_mask.as_ref().is_none_or(|v| v.disabled)
+            && px.rect.intersect(&canvas) == canvas;
+        if !plain {
+            return None;
+        }
+        let mut raster = px.to_raster(canvas);
+        for (c, a) in raster.color.iter_mut().zip(&mut raster.alpha) {
+            if *a < 1.0 {
+                blend::normal_onto_transparent(c, a);
+            }
+        }
+        Some((raster, rest))
     }
 
     /// Composites a group's layers into `dst`. `ko` is what knockout layers
