@@ -285,12 +285,18 @@ fn unpack_rows(
     row_bytes: u64,
     ctx: &'static str,
 ) -> Result<Vec<u8>> {
-    let mut out = vec![0u8; (row_bytes * counts.len() as u64) as usize];
-    for (row, &count) in out.chunks_exact_mut(row_bytes as usize).zip(counts) {
-        // A short file keeps the rows decoded so far; missing rows stay 0.
+    let rb = row_bytes as usize;
+    let mut out = Vec::with_capacity(rb * counts.len());
+    for &count in counts {
+        // Grown (and zeroed) a row at a time, so the zeroing stays in cache
+        // just before the row is decoded over it, instead of a separate
+        // pass over the whole channel. A short file keeps the rows decoded
+        // so far; missing rows stay 0.
+        let start = out.len();
+        out.resize(start + rb, 0);
         let n = (count as u64).min(r.remaining() as u64);
         let packed = r.bytes(n, ctx)?;
-        unpack_bits(packed, row);
+        unpack_bits(packed, &mut out[start..]);
     }
     Ok(out)
 }

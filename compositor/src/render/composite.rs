@@ -144,6 +144,34 @@ impl State<'_> {
         Some((raster, rest))
     }
 
+    /// Whether an isolated group can be drawn as if it were not there:
+    /// Normal mode at full opacity, no masks, effects, blend-if, knockout or
+    /// visible clipped layers, and every child a plain Normal layer
+    /// (pixels, smart object or text; no clipping, effects, blend-if or
+    /// knockout; its own masks and opacity are fine).
+    fn is_see_through_group(&self, group: &Layer, children: &[Layer], clipped: &[Layer]) -> bool {
+        let plain = |l: &Layer| {
+            l.blend_mode == BlendMode::Normal
+                && l.effects.is_none()
+                && l.blend_if.is_none()
+                && l.advanced.knockout == 0
+        };
+        plain(group)
+            && group.opacity >= 1.0
+            && group.fill_opacity >= 1.0
+            && group.mask.as_ref().is_none_or(|m| m.disabled)
+            && group.vector_mask.as_ref().is_none_or(|v| v.disabled)
+            && clipped.iter().all(|c| !self.is_visible(c))
+            && children.iter().all(|c| {
+                plain(c)
+                    && !c.clipping
+                    && matches!(
+                        c.kind,
+                        LayerKind::Pixel | LayerKind::SmartObject(_) | LayerKind::Text(_)
+                    )
+            })
+    }
+
     /// Composites a group's layers into `dst`. `ko` is what knockout layers
     /// in this group knock out to: the group's initial backdrop.
     fn composite_layers(
@@ -204,6 +232,18 @@ impl State<'_> {
                 && clipped.is_empty() =>
             {
                 self.composite_pass_through(base, children, dst, depth)?;
+                return Ok(());
+            }
+            // An isolated Normal group at full opacity, with no masks or
+            // effects, over children that are all plain Normal layers, is
+            // the same as drawing those children straight onto the
+            // backdrop (source-over is associative): skip its buffer.
+            LayerKind::Group {
+                children,
+                artboard: None,
+                ..
+            } if self.is_see_through_group(base, children, clipped) => {
+                self.composite_layers(children, dst, depth + 1, ko)?;
                 return Ok(());
             }
             _ => {}
