@@ -795,3 +795,123 @@ fn multiply_alpha(content: &mut Raster, mask: &Plane, density: f32) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::{ColorInfo, ColorMode};
+    use crate::doc::AdvancedBlending;
+    use crate::psd::channels::Channel;
+
+    /// An 8-bit RGB pixel layer over `rect` with one colour per column
+    /// (`rgba[x - left]`).
+    fn pixel_layer(name: &str, rect: Rect, rgba: &[[u8; 4]]) -> Layer {
+        let plane = |k: usize, id: i16| Channel {
+            id,
+            rect,
+            depth: 8,
+            data: rgba.iter().map(|p| p[k]).collect(),
+        };
+        let pixels = LayerPixels::new(
+            rect,
+            ColorMode::Rgb,
+            vec![plane(0, 0), plane(1, 1), plane(2, 2)],
+            Some(plane(3, -1)),
+            None,
+        );
+        Layer {
+            uuid: Uuid::nil(),
+            id: None,
+            name: name.into(),
+            visible: true,
+            opacity: 1.0,
+            fill_opacity: 1.0,
+            blend_mode: BlendMode::Normal,
+            clipping: false,
+            rect,
+            pixels,
+            mask: None,
+            vector_mask: None,
+            blend_if: None,
+            effects: None,
+            advanced: AdvancedBlending::default(),
+            kind: LayerKind::Pixel,
+        }
+    }
+
+    fn document(layers: Vec<Layer>) -> Document {
+        Document {
+            width: 4,
+            height: 1,
+            psb: false,
+            color: ColorInfo {
+                mode: Some(ColorMode::Rgb),
+                depth: 8,
+                ..Default::default()
+            },
+            layers,
+            merged: None,
+            merged_is_reliable: false,
+            patterns: Vec::new(),
+            digest: [0; 16],
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Straight-alpha source-over of one lane, computed independently.
+    fn over(s: f32, sa: f32, b: f32, ba: f32) -> (f32, f32) {
+        let a = sa + ba * (1.0 - sa);
+        if a == 0.0 {
+            return (0.0, 0.0);
+        }
+        ((s * sa + b * ba * (1.0 - sa)) / a, a)
+    }
+
+    /// A background (partly transparent, so the canvas start must blend it
+    /// onto transparency), then a Normal group holding a half-transparent
+    /// layer over the middle columns. Drawn without the group's buffer at
+    /// opacity 1 and with it at opacity 0.5; both must match source-over
+    /// computed by hand.
+    #[test]
+    fn canvas_start_and_see_through_group_match_source_over() {
+        let canvas = Rect::new(0, 0, 4, 1);
+        let bg = [
+            [200, 10, 0, 255],
+            [0, 255, 40, 128],
+            [9, 9, 9, 0],
+            [50, 60, 70, 255],
+        ];
+        let top = [[255, 0, 0, 128], [0, 0, 255, 64]];
+        for group_opacity in [1.0, 0.5] {
+            let mut group = pixel_layer("group", canvas, &[[0; 4]; 4]);
+            group.pixels = None;
+            group.opacity = group_opacity;
+            group.kind = LayerKind::Group {
+                children: vec![pixel_layer("top", Rect::new(1, 0, 2, 1), &top)],
+                open: true,
+                artboard: None,
+            };
+            let doc = document(vec![pixel_layer("bg", canvas, &bg), group]);
+            let c = composite_document(&doc, &crate::Limits::default(), &Default::default())
+                .expect("composites");
+            assert_eq!(c.raster.rect, canvas);
+            for x in 0..4 {
+                let b = bg[x];
+                let ba = b[3] as f32 / 255.0;
+                let (s, sa) = match x {
+                    1 | 2 => (top[x - 1], top[x - 1][3] as f32 / 255.0 * group_opacity),
+                    _ => ([0; 4], 0.0),
+                };
+                for k in 0..3 {
+                    let (want, want_a) = over(s[k] as f32 / 255.0, sa, b[k] as f32 / 255.0, ba);
+                    let got = c.raster.color[x][k];
+                    assert!(
+                        (got - want).abs() < 1e-5 || want_a == 0.0,
+                        "opacity {group_opacity} x {x} lane {k}: {got} vs {want}"
+                    );
+                    assert!((c.raster.alpha[x] - want_a).abs() < 1e-6, "alpha x {x}");
+                }
+            }
+        }
+    }
+}
