@@ -473,9 +473,13 @@ impl State<'_> {
                     Some(bg) => Raster::filled(area, bg, 1.0),
                     None => Raster::transparent(area),
                 };
+                // Only knockout children look at the starting backdrop:
+                // copy it for them alone.
                 let base = match ab.background {
-                    Some(_) => KoBase::Snapshot(buf.clone()),
-                    None => KoBase::Transparent,
+                    Some(_) if children.iter().any(|c| c.advanced.knockout != 0) => {
+                        KoBase::Snapshot(buf.clone())
+                    }
+                    _ => KoBase::Transparent,
                 };
                 self.composite_layers(children, &mut buf, depth + 1, &base)?;
                 Some(plain(buf))
