@@ -374,18 +374,21 @@ impl SrgbConverter {
     pub fn convert_into(&self, color: &[Color], alpha: &[f32], out: &mut [u8]) {
         let n = color.len().min(alpha.len()).min(out.len() / 4);
         let (color, alpha, out) = (&color[..n], &alpha[..n], &mut out[..n * 4]);
+        if let ToSrgb::Rgb = self.path {
+            // Colour and alpha in one pass: four lanes in, four bytes out,
+            // which vectorises.
+            for ((o, c), &a) in out.chunks_exact_mut(4).zip(color).zip(alpha) {
+                o.copy_from_slice(&rgba_u8(c, a));
+            }
+            return;
+        }
         for (o, &a) in out.chunks_exact_mut(4).zip(alpha) {
             o[3] = math::to_u8(a);
         }
         // One match per buffer, then a tight loop per path.
         match &self.path {
-            ToSrgb::Rgb => {
-                for (o, c) in out.chunks_exact_mut(4).zip(color) {
-                    o[0] = math::to_u8(c[0]);
-                    o[1] = math::to_u8(c[1]);
-                    o[2] = math::to_u8(c[2]);
-                }
-            }
+            // Converted above.
+            ToSrgb::Rgb => {}
             ToSrgb::Gray => {
                 for (o, c) in out.chunks_exact_mut(4).zip(color) {
                     let g = math::to_u8(c[0]);
@@ -495,6 +498,12 @@ impl SrgbConverter {
             }
         }
     }
+}
+
+/// An sRGB pixel with its alpha as RGBA8 (see [`math::to_u8`]).
+#[inline(always)]
+fn rgba_u8(c: &Color, a: f32) -> [u8; 4] {
+    [c[0], c[1], c[2], a].map(math::to_u8)
 }
 
 enum FromSrgb {

@@ -533,3 +533,43 @@ fn resource_finder_finds_profile() {
         assert_eq!(&icc[16..20], b"CMYK");
     }
 }
+
+#[test]
+fn to_u8_rounds_to_nearest_and_clamps_everything_else() {
+    use super::math::to_u8;
+    assert_eq!(to_u8(0.0), 0);
+    assert_eq!(to_u8(1.0), 255);
+    // 0.5/255 is the first value that rounds up to 1; just below stays 0.
+    assert_eq!(to_u8(0.5 / 255.0 + 1e-6), 1);
+    assert_eq!(to_u8(0.5 / 255.0 - 1e-6), 0);
+    assert_eq!(to_u8(128.0 / 255.0), 128);
+    assert_eq!(to_u8(-0.3), 0);
+    assert_eq!(to_u8(-0.0), 0);
+    assert_eq!(to_u8(7.5), 255);
+    assert_eq!(to_u8(f32::INFINITY), 255);
+    assert_eq!(to_u8(f32::NEG_INFINITY), 0);
+    assert_eq!(to_u8(f32::NAN), 0);
+}
+
+#[test]
+fn srgb_document_pixels_and_alpha_convert_in_one_pass() {
+    // No profile: lanes are sRGB already; alpha rides along in byte 3 and
+    // the fourth colour lane is ignored.
+    let i = info(ColorMode::Rgb, 8, None);
+    let color = [
+        [0.0, 0.5, 1.0, 0.7],
+        [1.5, -1.0, f32::NAN, 0.0],
+        [10.0 / 255.0, 200.0 / 255.0, 0.999, 0.0],
+    ];
+    let alpha = [1.0, 0.25, f32::NAN];
+    let out = to_rgba8(&i, &color, &alpha);
+    assert_eq!(
+        out,
+        [0, 128, 255, 255, 255, 0, 0, 64, 10, 200, 255, 0],
+        "0.5*255 = 127.5 rounds up; 0.25*255 = 63.75 -> 64"
+    );
+    // `convert_into` converts as many pixels as every slice holds.
+    let mut short = [9u8; 8];
+    SrgbConverter::new(&i).convert_into(&color, &alpha[..1], &mut short);
+    assert_eq!(short, [0, 128, 255, 255, 9, 9, 9, 9]);
+}

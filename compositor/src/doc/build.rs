@@ -3,7 +3,7 @@
 //! typed blocks.
 
 use crate::color::{ColorInfo, ColorMode};
-use crate::doc::pixels::LayerPixels;
+use crate::doc::pixels::{LayerPixels, Merged};
 use crate::doc::smart_object::{self, LinkedFile};
 use crate::doc::{AdvancedBlending, BlendIf, Document, Layer, LayerKind, LayerMask, Warning};
 use crate::error::{Error, Result};
@@ -12,7 +12,7 @@ use crate::psd::channels::Channel;
 use crate::psd::reader::Reader;
 use crate::psd::{LayerRecord, PsdFile};
 use crate::render::blend::BlendMode;
-use crate::render::raster::{Plane, Raster, Rect};
+use crate::render::raster::{Plane, Rect};
 use crate::render::{adjust, effects, fill, pattern, vector_mask};
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ use uuid::Uuid;
 const LAYER_NAMESPACE: Uuid = Uuid::from_u128(0x6d6f_636b_7570_4c61_7965_7255_5549_4431);
 
 /// Builds the document model.
-pub fn build(bytes: &[u8], file: PsdFile<'_>, limits: &Limits) -> Result<Document> {
+pub fn build(bytes: &[u8], mut file: PsdFile<'_>, limits: &Limits) -> Result<Document> {
     // A fast non-cryptographic digest is enough: it only has to make UUIDs
     // stable for a file and distinct between files.
     let digest: [u8; 16] = xxhash_rust::xxh3::xxh3_128(bytes).to_be_bytes();
@@ -76,20 +76,28 @@ pub fn build(bytes: &[u8], file: PsdFile<'_>, limits: &Limits) -> Result<Documen
     };
     let layers = build_tree(&file.layers, &ctx, &mut warnings)?;
 
-    let merged = file.merged.as_ref().and_then(|chs| {
+    // The stored composite stays as decoded channels until someone asks
+    // for it: rendering never needs it (but for flat documents), and
+    // converting it costs a full-canvas pass and buffer.
+    let merged_alpha = merged_has_transparency(&file);
+    let merged = file.merged.take().and_then(|mut chs| {
         let n = header.mode.color_channels();
-        let alpha = merged_has_transparency(&file).then(|| chs.get(n)).flatten();
-        let colour: Vec<&Channel> = chs.iter().take(n).collect();
-        let mut raster = to_raster(
-            &colour,
-            alpha,
+        let alpha = if merged_alpha && chs.len() > n {
+            Some(chs.swap_remove(n))
+        } else {
+            None
+        };
+        chs.truncate(n);
+        let unmatte =
+            alpha.is_some() && matches!(header.mode, ColorMode::Rgb | ColorMode::Grayscale);
+        let pixels = LayerPixels::new(
             Rect::new(0, 0, header.width, header.height),
-            &info,
+            header.mode,
+            chs,
+            alpha,
+            info.palette.clone(),
         )?;
-        if alpha.is_some() && matches!(header.mode, ColorMode::Rgb | ColorMode::Grayscale) {
-            unmatte_white(&mut raster);
-        }
-        Some(raster)
+        Some(Merged::new(pixels, unmatte))
     });
     let merged_is_reliable = file.layers.is_empty() || has_real_merged_data(file.resource(1057));
 
@@ -147,18 +155,6 @@ fn merged_has_transparency(file: &PsdFile<'_>) -> bool {
     file.layers.is_empty()
 }
 
-/// Photoshop stores a transparent document's composite matted against
-/// white: `m = c * a + (1 - a)`. Undo it so colours are straight again.
-fn unmatte_white(r: &mut Raster) {
-    for (c, &a) in r.color.iter_mut().zip(&r.alpha) {
-        if a > 0.0 && a < 1.0 {
-            for v in c.iter_mut().take(3) {
-                *v = ((*v + a - 1.0) / a).clamp(0.0, 1.0);
-            }
-        }
-    }
-}
-
 /// Resource 1057 (version info) says whether the merged image is real
 /// ("Maximize Compatibility"). Without it, assume it is.
 fn has_real_merged_data(data: Option<&[u8]>) -> bool {
@@ -178,69 +174,6 @@ fn palette(data: &[u8]) -> Option<Vec<[u8; 3]>> {
             .map(|i| [data[i], data[256 + i], data[512 + i]])
             .collect(),
     )
-}
-
-/// Converts decoded colour channels (+ optional alpha) into working-space
-/// lanes. `None` when the colour channels are missing or incomplete.
-fn to_raster(
-    colour: &[&Channel],
-    alpha: Option<&Channel>,
-    rect: Rect,
-    info: &ColorInfo,
-) -> Option<Raster> {
-    let n = rect.area() as usize;
-    if n == 0 {
-        return None;
-    }
-    let mode = info.mode?;
-    let needed = mode.color_channels();
-    if colour.len() < needed
-        || colour
-            .iter()
-            .take(needed)
-            .any(|c| !c.is_complete() || c.rect != rect)
-    {
-        return None;
-    }
-    let mut out = Raster {
-        rect,
-        color: vec![[0.0; 4]; n],
-        alpha: vec![1.0; n],
-    };
-    let mut plane = vec![0.0f32; n];
-    match mode {
-        ColorMode::Indexed => {
-            let pal = info.palette.as_deref().unwrap_or(&[]);
-            for (i, px) in out.color.iter_mut().enumerate() {
-                let idx = colour[0].data[i] as usize;
-                let c = pal.get(idx).copied().unwrap_or([0, 0, 0]);
-                *px = [
-                    c[0] as f32 / 255.0,
-                    c[1] as f32 / 255.0,
-                    c[2] as f32 / 255.0,
-                    0.0,
-                ];
-            }
-        }
-        ColorMode::Bitmap | ColorMode::Grayscale | ColorMode::Duotone | ColorMode::Multichannel => {
-            colour[0].samples_into(&mut plane);
-            for (px, &g) in out.color.iter_mut().zip(&plane) {
-                *px = [g, g, g, 0.0];
-            }
-        }
-        _ => {
-            for (lane, ch) in colour.iter().take(needed).enumerate() {
-                ch.samples_into(&mut plane);
-                for (px, &v) in out.color.iter_mut().zip(&plane) {
-                    px[lane] = v;
-                }
-            }
-        }
-    }
-    if let Some(a) = alpha.filter(|a| a.is_complete() && a.rect == rect) {
-        a.samples_into(&mut out.alpha);
-    }
-    Some(out)
 }
 
 /// Builds the layer tree from records (bottom-most first) using section

@@ -13,7 +13,7 @@ use crate::render::blend::BlendMode;
 use crate::render::effects::Effects;
 use crate::render::fill::Fill;
 use crate::render::pattern::Pattern;
-use crate::render::raster::{Plane, Raster, Rect};
+use crate::render::raster::{Plane, Rect};
 use crate::render::vector_mask::VectorMask;
 pub use smart_object::SmartObject;
 pub use text::TextLayer;
@@ -32,8 +32,10 @@ pub struct Document {
     pub color: ColorInfo,
     /// Top-level layers, bottom-most first.
     pub layers: Vec<Layer>,
-    /// The stored composite (Photoshop's own render), in working space.
-    pub merged: Option<Raster>,
+    /// The stored composite (Photoshop's own render); dereferences to a
+    /// working-space [`Raster`](crate::render::raster::Raster), converted
+    /// on first use.
+    pub merged: Option<pixels::Merged>,
     /// Whether the file says its stored composite is real (Maximize
     /// Compatibility on, or no layers at all).
     pub merged_is_reliable: bool,

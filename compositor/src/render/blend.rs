@@ -890,6 +890,22 @@ fn normal_opaque_kernel(dc: &mut [Color], da: &mut [f32], sc: &[Color], sa: &[f3
     }
 }
 
+/// A pixel composited in Normal mode at full opacity onto a transparent
+/// backdrop, in place: exactly what [`composite_span`] gives for it.
+#[inline(always)]
+pub(crate) fn normal_onto_transparent(c: &mut Color, a: &mut f32) {
+    let a_s = *a;
+    let (mut d, mut d_a) = ([0.0; 4], 0.0);
+    if a_s >= 1.0 {
+        d = *c;
+        d_a = 1.0;
+    } else if a_s > 0.0 {
+        normal_pixel(&mut d, &mut d_a, c, a_s);
+    }
+    *c = d;
+    *a = d_a;
+}
+
 #[inline(always)]
 fn normal_pixel(d: &mut Color, dst_a: &mut f32, s: &Color, a_s: f32) {
     let ab = *dst_a;
@@ -1093,6 +1109,37 @@ pub fn blend_if_span(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn normal_onto_transparent_matches_compositing_a_span() {
+        let alphas = [0.0, -0.5, 1e-6, 0.3, 0.999, 1.0, 1.7, f32::NAN];
+        let src: Vec<crate::render::raster::Color> = (0..alphas.len())
+            .map(|i| [0.1 * i as f32, 0.9, 1.0 / 3.0, 0.25])
+            .collect();
+        let (mut dc, mut da) = (vec![[0.0; 4]; alphas.len()], vec![0.0; alphas.len()]);
+        composite_span(
+            BlendMode::Normal,
+            &mut dc,
+            &mut da,
+            &src,
+            &alphas,
+            1.0,
+            1.0,
+            None,
+            0,
+            0,
+        );
+        for i in 0..alphas.len() {
+            let (mut c, mut a) = (src[i], alphas[i]);
+            normal_onto_transparent(&mut c, &mut a);
+            assert_eq!((c, a), (dc[i], da[i]), "alpha {}", alphas[i]);
+        }
+        // Independently: an opaque pixel is copied, a transparent one is
+        // nothing, and a partial one keeps its colour and alpha.
+        assert_eq!((dc[5], da[5]), (src[5], 1.0));
+        assert_eq!((dc[0], da[0]), ([0.0; 4], 0.0));
+        assert!((dc[3][1] - 0.9).abs() < 1e-6 && da[3] == 0.3);
+    }
     use super::*;
 
     #[test]

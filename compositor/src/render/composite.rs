@@ -64,15 +64,23 @@ pub fn composite_document(
         warnings: Vec::new(),
         warned: HashSet::new(),
     };
-    let mut raster = Raster::transparent(canvas);
-    if doc.layers.is_empty() {
+    let raster = if doc.layers.is_empty() {
         // A flat document is its merged image.
-        if let Some(m) = &doc.merged {
-            raster = m.clone();
+        match &doc.merged {
+            Some(m) => m.raster().clone(),
+            None => Raster::transparent(canvas),
         }
     } else {
-        state.composite_layers(&doc.layers, &mut raster, 0, &KoBase::Transparent)?;
-    }
+        // Most templates start with an opaque background layer: the canvas
+        // is then that layer's pixels, converted straight into it rather
+        // than blended onto a zeroed full-canvas buffer.
+        let (mut raster, rest) = match state.canvas_from_bottom_layer(&doc.layers) {
+            Some((r, rest)) => (r, rest),
+            None => (Raster::transparent(canvas), &doc.layers[..]),
+        };
+        state.composite_layers(rest, &mut raster, 0, &KoBase::Transparent)?;
+        raster
+    };
     Ok(Composite {
         raster,
         warnings: state.warnings,
@@ -102,6 +110,72 @@ impl State<'_> {
 
     fn is_visible(&self, layer: &Layer) -> bool {
         layer.visible && !self.opts.hidden.contains(&layer.uuid)
+    }
+
+    /// When the bottom layer would be streamed in Normal mode at full
+    /// opacity, without masks, onto the transparent canvas and covers all
+    /// of it, the canvas it produces (and the layers left to composite).
+    fn canvas_from_bottom_layer<'l>(&self, layers: &'l [Layer]) -> Option<(Raster, &'l [Layer])> {
+        let base = layers.first()?;
+        let px = base.pixels.as_ref()?;
+        let canvas = self.ctx.canvas;
+        // The layers clipped to it come next; the rest starts after them.
+        let clipped = layers[1..].iter().take_while(|l| l.clipping).count();
+        let rest = &layers[1 + clipped..];
+        let plain = self.is_visible(base)
+            && !self.opts.replacements.contains_key(&base.uuid)
+            && base.effects.is_none()
+            && base.blend_if.is_none()
+            && base.advanced.knockout == 0
+            && layers[1..1 + clipped].iter().all(|c| !self.is_visible(c))
+            && matches!(
+                base.kind,
+                LayerKind::Pixel | LayerKind::SmartObject(_) | LayerKind::Text(_)
+            )
+            && base.blend_mode == BlendMode::Normal
+            && base.opacity >= 1.0
+            && base.fill_opacity >= 1.0
+            && base.mask.as_ref().is_none_or(|m| m.disabled)
+            && base.vector_mask.as_ref().is_none_or(|v| v.disabled)
+            && px.rect.intersect(&canvas) == canvas;
+        if !plain {
+            return None;
+        }
+        let mut raster = px.to_raster(canvas);
+        for (c, a) in raster.color.iter_mut().zip(&mut raster.alpha) {
+            if *a < 1.0 {
+                blend::normal_onto_transparent(c, a);
+            }
+        }
+        Some((raster, rest))
+    }
+
+    /// Whether an isolated group can be drawn as if it were not there:
+    /// Normal mode at full opacity, no masks, effects, blend-if, knockout or
+    /// visible clipped layers, and every child a plain Normal layer
+    /// (pixels, smart object or text; no clipping, effects, blend-if or
+    /// knockout; its own masks and opacity are fine).
+    fn is_see_through_group(&self, group: &Layer, children: &[Layer], clipped: &[Layer]) -> bool {
+        let plain = |l: &Layer| {
+            l.blend_mode == BlendMode::Normal
+                && l.effects.is_none()
+                && l.blend_if.is_none()
+                && l.advanced.knockout == 0
+        };
+        plain(group)
+            && group.opacity >= 1.0
+            && group.fill_opacity >= 1.0
+            && group.mask.as_ref().is_none_or(|m| m.disabled)
+            && group.vector_mask.as_ref().is_none_or(|v| v.disabled)
+            && clipped.iter().all(|c| !self.is_visible(c))
+            && children.iter().all(|c| {
+                plain(c)
+                    && !c.clipping
+                    && matches!(
+                        c.kind,
+                        LayerKind::Pixel | LayerKind::SmartObject(_) | LayerKind::Text(_)
+                    )
+            })
     }
 
     /// Composites a group's layers into `dst`. `ko` is what knockout layers
@@ -164,6 +238,18 @@ impl State<'_> {
                 && clipped.is_empty() =>
             {
                 self.composite_pass_through(base, children, dst, depth)?;
+                return Ok(());
+            }
+            // An isolated Normal group at full opacity, with no masks or
+            // effects, over children that are all plain Normal layers, is
+            // the same as drawing those children straight onto the
+            // backdrop (source-over is associative): skip its buffer.
+            LayerKind::Group {
+                children,
+                artboard: None,
+                ..
+            } if self.is_see_through_group(base, children, clipped) => {
+                self.composite_layers(children, dst, depth + 1, ko)?;
                 return Ok(());
             }
             _ => {}
@@ -394,14 +480,30 @@ impl State<'_> {
                     Some(bg) => Raster::filled(area, bg, 1.0),
                     None => Raster::transparent(area),
                 };
+                // Only knockout children look at the starting backdrop:
+                // copy it for them alone.
                 let base = match ab.background {
-                    Some(_) => KoBase::Snapshot(buf.clone()),
-                    None => KoBase::Transparent,
+                    Some(_) if children.iter().any(|c| c.advanced.knockout != 0) => {
+                        KoBase::Snapshot(buf.clone())
+                    }
+                    _ => KoBase::Transparent,
                 };
                 self.composite_layers(children, &mut buf, depth + 1, &base)?;
                 Some(plain(buf))
             }
             LayerKind::Group { children, .. } => {
+                // The group's buffer only needs to cover what its children
+                // can draw: the rest stays transparent and blends to
+                // nothing. Effects of the group itself reach past that, so
+                // they keep the whole area.
+                let area = match layer.effects {
+                    None => drawn_extent(children, &self.opts.replacements)
+                        .map_or(area, |e| area.intersect(&e)),
+                    Some(_) => area,
+                };
+                if area.is_empty() {
+                    return Ok(None);
+                }
                 let mut buf = Raster::transparent(area);
                 self.composite_layers(children, &mut buf, depth + 1, &KoBase::Transparent)?;
                 Some(plain(buf))
@@ -587,6 +689,37 @@ impl State<'_> {
     }
 }
 
+/// The smallest rectangle holding everything `layers` can draw into an
+/// isolated group's buffer, or `None` when that is not known from their
+/// bounds (effects, adjustments and fills can draw anywhere). Masks, blend-if,
+/// clipping and knockout only take away, so stored pixel bounds are enough.
+fn drawn_extent(layers: &[Layer], replacements: &HashMap<Uuid, Raster>) -> Option<Rect> {
+    let mut out = Rect::default();
+    for l in layers {
+        if l.effects.is_some() {
+            return None;
+        }
+        let r = match &l.kind {
+            LayerKind::Adjustment(_) | LayerKind::Fill(_) => return None,
+            LayerKind::Group {
+                artboard: Some(ab), ..
+            } => ab.rect,
+            LayerKind::Group { children, .. } => drawn_extent(children, replacements)?,
+            // New contents draw where they were placed, not where the old
+            // ones did.
+            LayerKind::SmartObject(_) if replacements.contains_key(&l.uuid) => {
+                replacements[&l.uuid].rect
+            }
+            LayerKind::Pixel
+            | LayerKind::Shape
+            | LayerKind::SmartObject(_)
+            | LayerKind::Text(_) => l.pixels.as_ref().map_or(Rect::default(), |p| p.rect),
+        };
+        out = out.union(&r);
+    }
+    Some(out)
+}
+
 /// What knockout layers of a group knock out to.
 enum KoBase {
     /// An isolated group's empty start.
@@ -681,6 +814,126 @@ fn multiply_alpha(content: &mut Raster, mask: &Plane, density: f32) {
             let m = mask.at(x, y);
             let m = 1.0 - density * (1.0 - m);
             content.alpha[row + (x - r.left) as usize] *= m;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::{ColorInfo, ColorMode};
+    use crate::doc::AdvancedBlending;
+    use crate::psd::channels::Channel;
+
+    /// An 8-bit RGB pixel layer over `rect` with one colour per column
+    /// (`rgba[x - left]`).
+    fn pixel_layer(name: &str, rect: Rect, rgba: &[[u8; 4]]) -> Layer {
+        let plane = |k: usize, id: i16| Channel {
+            id,
+            rect,
+            depth: 8,
+            data: rgba.iter().map(|p| p[k]).collect(),
+        };
+        let pixels = LayerPixels::new(
+            rect,
+            ColorMode::Rgb,
+            vec![plane(0, 0), plane(1, 1), plane(2, 2)],
+            Some(plane(3, -1)),
+            None,
+        );
+        Layer {
+            uuid: Uuid::nil(),
+            id: None,
+            name: name.into(),
+            visible: true,
+            opacity: 1.0,
+            fill_opacity: 1.0,
+            blend_mode: BlendMode::Normal,
+            clipping: false,
+            rect,
+            pixels,
+            mask: None,
+            vector_mask: None,
+            blend_if: None,
+            effects: None,
+            advanced: AdvancedBlending::default(),
+            kind: LayerKind::Pixel,
+        }
+    }
+
+    fn document(layers: Vec<Layer>) -> Document {
+        Document {
+            width: 4,
+            height: 1,
+            psb: false,
+            color: ColorInfo {
+                mode: Some(ColorMode::Rgb),
+                depth: 8,
+                ..Default::default()
+            },
+            layers,
+            merged: None,
+            merged_is_reliable: false,
+            patterns: Vec::new(),
+            digest: [0; 16],
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Straight-alpha source-over of one lane, computed independently.
+    fn over(s: f32, sa: f32, b: f32, ba: f32) -> (f32, f32) {
+        let a = sa + ba * (1.0 - sa);
+        if a == 0.0 {
+            return (0.0, 0.0);
+        }
+        ((s * sa + b * ba * (1.0 - sa)) / a, a)
+    }
+
+    /// A background (partly transparent, so the canvas start must blend it
+    /// onto transparency), then a Normal group holding a half-transparent
+    /// layer over the middle columns. Drawn without the group's buffer at
+    /// opacity 1 and with it at opacity 0.5; both must match source-over
+    /// computed by hand.
+    #[test]
+    fn canvas_start_and_see_through_group_match_source_over() {
+        let canvas = Rect::new(0, 0, 4, 1);
+        let bg = [
+            [200, 10, 0, 255],
+            [0, 255, 40, 128],
+            [9, 9, 9, 0],
+            [50, 60, 70, 255],
+        ];
+        let top = [[255, 0, 0, 128], [0, 0, 255, 64]];
+        for group_opacity in [1.0, 0.5] {
+            let mut group = pixel_layer("group", canvas, &[[0; 4]; 4]);
+            group.pixels = None;
+            group.opacity = group_opacity;
+            group.kind = LayerKind::Group {
+                children: vec![pixel_layer("top", Rect::new(1, 0, 2, 1), &top)],
+                open: true,
+                artboard: None,
+            };
+            let doc = document(vec![pixel_layer("bg", canvas, &bg), group]);
+            let c = composite_document(&doc, &crate::Limits::default(), &Default::default())
+                .expect("composites");
+            assert_eq!(c.raster.rect, canvas);
+            for x in 0..4 {
+                let b = bg[x];
+                let ba = b[3] as f32 / 255.0;
+                let (s, sa) = match x {
+                    1 | 2 => (top[x - 1], top[x - 1][3] as f32 / 255.0 * group_opacity),
+                    _ => ([0; 4], 0.0),
+                };
+                for k in 0..3 {
+                    let (want, want_a) = over(s[k] as f32 / 255.0, sa, b[k] as f32 / 255.0, ba);
+                    let got = c.raster.color[x][k];
+                    assert!(
+                        (got - want).abs() < 1e-5 || want_a == 0.0,
+                        "opacity {group_opacity} x {x} lane {k}: {got} vs {want}"
+                    );
+                    assert!((c.raster.alpha[x] - want_a).abs() < 1e-6, "alpha x {x}");
+                }
+            }
         }
     }
 }
