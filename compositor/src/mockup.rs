@@ -106,6 +106,11 @@ pub fn render(
             return Err(RenderError::UnknownSmartObject(so_req.uuid.clone()));
         };
         let (fw, fh) = frame_size(so);
+        Error::check_limit(
+            "smart object contents pixels",
+            fw as u64 * fh as u64,
+            limits.max_layer_pixels,
+        )?;
         // The artwork in the smart object's own frame, sRGB lanes.
         let mut frame = match &so_req.asset {
             Some(asset) => {
@@ -135,6 +140,16 @@ pub fn render(
                         detail: "decoded size mismatch".into(),
                     }
                 })?;
+                let n = artwork::copies(asset, w, h, fw, fh);
+                if n > artwork::MAX_TILES {
+                    return Err(RenderError::BadArtwork {
+                        uuid: so_req.uuid.clone(),
+                        detail: format!(
+                            "the tile size makes {n} tiles; at most {} fit in one render",
+                            artwork::MAX_TILES
+                        ),
+                    });
+                }
                 let mut placed = artwork::place_in_frame(&art, asset, fw, fh);
                 artwork::adjust(&mut placed, &so_req.adjustments);
                 if let Some(c) = &so_req.color {

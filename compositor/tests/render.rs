@@ -156,4 +156,11 @@ fn unknown_smart_objects_and_layers_are_reported() {
         matches!(err, compositor::mockup::RenderError::BadArtwork { .. }),
         "{err}"
     );
+    // Tiles too small to draw in bounded time are refused, not attempted.
+    let png = chart_png();
+    let body = json!({"smart_objects": [{"uuid": so, "asset": {"base64": b64(&png), "tile": true, "size": {"width": 1, "height": 1}}}]});
+    let req = parse(&body, MockupUuid::Optional).unwrap();
+    let err =
+        compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &limits).unwrap_err();
+    assert!(err.to_string().contains("tiles"), "{err}");
 }

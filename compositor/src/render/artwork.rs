@@ -77,8 +77,41 @@ fn corners(art_w: f64, art_h: f64, asset: &Asset, [bx, by, bw, bh]: [f64; 4]) ->
     out
 }
 
+/// Most copies of a tiled artwork in one frame.
+pub const MAX_TILES: u64 = 4096;
+
+/// How many copies `asset` draws into a `frame_w` x `frame_h` frame for an
+/// `art_w` x `art_h` artwork (1 unless tiled).
+pub fn copies(asset: &Asset, art_w: u32, art_h: u32, frame_w: u32, frame_h: u32) -> u64 {
+    if !asset.tile {
+        return 1;
+    }
+    let (bw, bh) = box_size(
+        asset,
+        art_w as f64,
+        art_h as f64,
+        frame_w as f64,
+        frame_h as f64,
+    );
+    let gap = 1.0 + asset.tile_spacing as f64 / 100.0;
+    let n = |frame: f64, tile: f64| (frame / (tile * gap).max(1e-9)).ceil() + 1.0;
+    (n(frame_w as f64, bw) * n(frame_h as f64, bh)).min(u64::MAX as f64) as u64
+}
+
+/// The box one copy is fitted into: the size override (a missing side keeps
+/// the artwork's aspect ratio), else the whole frame.
+fn box_size(asset: &Asset, aw: f64, ah: f64, fw: f64, fh: f64) -> (f64, f64) {
+    match asset.size {
+        Some((Some(w), Some(h))) => (w as f64, h as f64),
+        Some((Some(w), None)) => (w as f64, w as f64 * ah / aw.max(1e-9)),
+        Some((None, Some(h))) => (h as f64 * aw / ah.max(1e-9), h as f64),
+        _ => (fw, fh),
+    }
+}
+
 /// Draws the artwork into a `frame_w` x `frame_h` transparent raster as the
-/// asset's options say. `art` is the decoded artwork at the origin.
+/// asset's options say. `art` is the decoded artwork at the origin. Callers
+/// check [`copies`] against [`MAX_TILES`] first.
 pub fn place_in_frame(art: &Raster, asset: &Asset, frame_w: u32, frame_h: u32) -> Raster {
     let frame = Rect::new(0, 0, frame_w, frame_h);
     let mut out = Raster::transparent(frame);
@@ -87,14 +120,7 @@ pub fn place_in_frame(art: &Raster, asset: &Asset, frame_w: u32, frame_h: u32) -
         return out;
     }
     let (fw, fh) = (frame_w as f64, frame_h as f64);
-    // The box one copy is fitted into: the size override (a missing side
-    // keeps the artwork's aspect ratio), else the whole frame.
-    let (bw, bh) = match asset.size {
-        Some((Some(w), Some(h))) => (w as f64, h as f64),
-        Some((Some(w), None)) => (w as f64, w as f64 * ah / aw),
-        Some((None, Some(h))) => (h as f64 * aw / ah, h as f64),
-        _ => (fw, fh),
-    };
+    let (bw, bh) = box_size(asset, aw, ah, fw, fh);
     // With a size, the position places the box's top-left (default:
     // centred); without one, the box is the frame.
     let (bx, by) = match (asset.size.is_some(), asset.position) {

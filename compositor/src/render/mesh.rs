@@ -18,6 +18,9 @@ use crate::render::raster::{Raster, Rect};
 const SUPER: usize = 3;
 /// Lattice steps per patch side.
 const STEPS: usize = 24;
+/// Most Bezier patches a warp may have (Photoshop's custom grids top out
+/// far below this).
+const MAX_PATCHES: usize = 1024;
 
 /// A warp ready to evaluate: control points in the warp's bounds space and
 /// the contents coordinates each patch covers.
@@ -64,6 +67,11 @@ impl BezierMesh {
             }
         };
         let (pc, pr) = ((cols - 1) / 3, (rows - 1) / 3);
+        // Photoshop's grids stay small; a hostile file's huge grid would
+        // make the tessellation explode.
+        if pc * pr > MAX_PATCHES {
+            return None;
+        }
         // The placed quad is the image of the warped shape's bounding box
         // (when the warp pushes the mesh past the contents' bounds, the box
         // grows with it): measure it on the control points, which bound the
