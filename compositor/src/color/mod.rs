@@ -54,7 +54,7 @@
 
 mod descriptor;
 mod icc;
-mod math;
+pub(crate) mod math;
 
 use std::sync::{Arc, Mutex};
 

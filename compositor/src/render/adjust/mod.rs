@@ -483,17 +483,7 @@ pub fn lab_to_srgb(l: f32, a: f32, b: f32) -> [f32; 3] {
     let r = 3.133_856 * x - 1.6168667 * y - 0.490_614_6 * z;
     let g = -0.9787684 * x + 1.9161415 * y + 0.0334540 * z;
     let bl = 0.0719453 * x - 0.2289914 * y + 1.4052427 * z;
-    [r, g, bl].map(|v| srgb_encode(v.clamp(0.0, 1.0)))
-}
-
-/// sRGB transfer function, linear to encoded.
-#[inline]
-pub(crate) fn srgb_encode(v: f32) -> f32 {
-    if v <= 0.003_130_8 {
-        v * 12.92
-    } else {
-        1.055 * v.powf(1.0 / 2.4) - 0.055
-    }
+    [r, g, bl].map(|v| crate::color::math::linear_to_srgb(v.clamp(0.0, 1.0)))
 }
 
 /// Converts an sRGB colour to working-space lanes (for colours that come

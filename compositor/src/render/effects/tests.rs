@@ -158,11 +158,7 @@ fn truncated_and_bad_blocks_are_errors() {
 
 /// Finds the first `8BIM<key>` tagged block in a file and returns its data.
 fn find_block<'a>(bytes: &'a [u8], key: &[u8; 4]) -> Option<&'a [u8]> {
-    let mut pat = b"8BIM".to_vec();
-    pat.extend(key);
-    let at = bytes.windows(8).position(|w| w == pat.as_slice())?;
-    let len = u32::from_be_bytes(bytes.get(at + 8..at + 12)?.try_into().ok()?) as usize;
-    bytes.get(at + 12..at + 12 + len)
+    crate::testing::tagged_blocks(bytes, key).into_iter().next()
 }
 
 #[test]
