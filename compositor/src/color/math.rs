@@ -100,10 +100,21 @@ pub(crate) fn to_u8(v: f32) -> u8 {
     let v = if v > 0.0 { v } else { 0.0 };
     let v = if v < 1.0 { v } else { 1.0 };
     let x = v * 255.0 + 0.5;
+    // On wasm, `as` lowers to the saturating `i32x4.trunc_sat_f32x4_s`,
+    // which vectorises; natively it needs saturation fix-ups that stop
+    // vectorisation, so there the unchecked conversion is used. Both give
+    // the same value for the in-range `x` here.
+    #[cfg(target_family = "wasm")]
+    {
+        x as i32 as u8
+    }
     // SAFETY: `x` is finite and within 0.5..=255.5 after the clamps, so the
     // conversion is exact; unlike `as`, it needs no saturation fix-ups and
     // lets loops over pixels vectorise (measured: sRGB output 4x faster).
-    unsafe { x.to_int_unchecked::<i32>() as u8 }
+    #[cfg(not(target_family = "wasm"))]
+    unsafe {
+        x.to_int_unchecked::<i32>() as u8
+    }
 }
 
 /// A table for linear light to 8-bit sRGB, so per-pixel paths need no
