@@ -4,6 +4,11 @@ use crate::error::{Error, Result};
 
 /// Encodes straight-alpha RGBA8 pixels as a PNG.
 pub fn png_rgba8(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
+    png_rgba8_dpi(rgba, width, height, None)
+}
+
+/// [`png_rgba8`] with the resolution recorded in a `pHYs` chunk.
+pub fn png_rgba8_dpi(rgba: &[u8], width: u32, height: u32, dpi: Option<u32>) -> Result<Vec<u8>> {
     if rgba.len() as u64 != width as u64 * height as u64 * 4 {
         return Err(Error::Codec(format!(
             "{} bytes do not make a {width}x{height} RGBA image",
@@ -17,6 +22,15 @@ pub fn png_rgba8(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
         enc.set_depth(png::BitDepth::Eight);
         // Fast settings: renders are written often and read once.
         enc.set_compression(png::Compression::Fast);
+        if let Some(dpi) = dpi {
+            // pHYs counts pixels per metre.
+            let ppm = (dpi as f64 / 0.0254).round() as u32;
+            enc.set_pixel_dims(Some(png::PixelDimensions {
+                xppu: ppm,
+                yppu: ppm,
+                unit: png::Unit::Meter,
+            }));
+        }
         let mut w = enc
             .write_header()
             .map_err(|e| Error::Codec(e.to_string()))?;

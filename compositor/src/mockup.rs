@@ -192,12 +192,24 @@ pub fn render(
     let c = composite_document(doc, limits, &opts)?;
     let rgba = color::to_rgba8(&doc.color, &c.raster.color, &c.raster.alpha);
     let (rgba, w, h) = scale_to(rgba, doc.width, doc.height, req.export_options.image_size);
+    // The file carries the requested resolution, else (at the template's
+    // own size) the template's, else 72 dpi.
+    let dpi = req
+        .export_options
+        .dpi
+        .unwrap_or_else(|| match req.export_options.image_size {
+            ImageSize::Original => doc
+                .resolution_dpi
+                .map_or(72, |d| d.round().clamp(1.0, 65_535.0) as u32),
+            ImageSize::Width(_) => 72,
+        });
     let (bytes, content_type) = encode(
         &rgba,
         w,
         h,
         req.export_options.image_format,
         req.export_options.quality,
+        dpi,
     )?;
     let mut warnings = doc.warnings.clone();
     warnings.extend(c.warnings);
@@ -284,9 +296,13 @@ fn encode(
     h: u32,
     format: ImageFormat,
     quality: u8,
+    dpi: u32,
 ) -> Result<(Vec<u8>, &'static str)> {
     match format {
-        ImageFormat::Png => Ok((crate::encode::png_rgba8(rgba, w, h)?, "image/png")),
+        ImageFormat::Png => Ok((
+            crate::encode::png_rgba8_dpi(rgba, w, h, Some(dpi))?,
+            "image/png",
+        )),
         ImageFormat::Jpg => {
             // JPEG has no alpha: flatten over white first.
             let mut flat = rgba.to_vec();
@@ -296,8 +312,12 @@ fn encode(
                 .flat_map(|p| [p[0], p[1], p[2]])
                 .collect();
             let mut out = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
-                .encode(&rgb, w, h, image::ExtendedColorType::Rgb8)
+            let mut enc =
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100));
+            enc.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(
+                dpi.min(u16::MAX as u32) as u16,
+            ));
+            enc.encode(&rgb, w, h, image::ExtendedColorType::Rgb8)
                 .map_err(|e| Error::Codec(e.to_string()))?;
             Ok((out, "image/jpeg"))
         }

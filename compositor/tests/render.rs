@@ -164,3 +164,48 @@ fn unknown_smart_objects_and_layers_are_reported() {
         compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &limits).unwrap_err();
     assert!(err.to_string().contains("tiles"), "{err}");
 }
+
+/// `dpi` is written into the file: a PNG `pHYs` chunk, a JPEG JFIF density;
+/// without it, an "original" size render carries the template's resolution.
+#[test]
+fn dpi_is_written_into_the_file() {
+    let Ok(bytes) = std::fs::read(format!("{FIXTURES}/psd-tools/placedLayer.psd")) else {
+        return;
+    };
+    let limits = Limits::default();
+    let doc = compositor::open(&bytes, &limits).expect("opens");
+    let so = compositor::inspect::inspect(&doc).smart_objects[0]
+        .uuid
+        .clone();
+    let render = |opts: serde_json::Value| {
+        let body = json!({"smart_objects": [{"uuid": so, "color": {"hex": "#336699"}}], "export_options": opts});
+        let req = parse(&body, MockupUuid::Optional).unwrap();
+        compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &limits)
+            .expect("renders")
+            .bytes
+    };
+    // PNG: pHYs holds pixels per metre, unit 1.
+    let png = render(json!({"image_format": "png", "image_size": 200, "dpi": 300}));
+    let at = png
+        .windows(4)
+        .position(|w| w == b"pHYs")
+        .expect("pHYs chunk");
+    let ppm = u32::from_be_bytes(png[at + 4..at + 8].try_into().unwrap());
+    assert_eq!((ppm, png[at + 12]), (11_811, 1));
+    // JPEG: JFIF APP0 with unit 1 (dots per inch).
+    let jpg = render(json!({"image_format": "jpg", "image_size": 200, "dpi": 144}));
+    let at = jpg
+        .windows(5)
+        .position(|w| w == b"JFIF\0")
+        .expect("JFIF header");
+    assert_eq!(jpg[at + 7], 1);
+    assert_eq!(u16::from_be_bytes([jpg[at + 8], jpg[at + 9]]), 144);
+    // Original size without dpi: the template's own resolution.
+    let expected = doc.resolution_dpi.map_or(72, |d| d.round() as u16);
+    let jpg = render(json!({"image_format": "jpg", "image_size": "original"}));
+    let at = jpg
+        .windows(5)
+        .position(|w| w == b"JFIF\0")
+        .expect("JFIF header");
+    assert_eq!(u16::from_be_bytes([jpg[at + 8], jpg[at + 9]]), expected);
+}

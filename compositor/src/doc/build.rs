@@ -111,6 +111,7 @@ pub fn build(bytes: &[u8], mut file: PsdFile<'_>, limits: &Limits) -> Result<Doc
         merged_is_reliable,
         patterns,
         digest,
+        resolution_dpi: file.resource(1005).and_then(resolution_dpi),
         warnings,
     })
 }
@@ -153,6 +154,16 @@ fn merged_has_transparency(file: &PsdFile<'_>) -> bool {
         }
     }
     file.layers.is_empty()
+}
+
+/// The horizontal resolution in resource 1005 (ResolutionInfo: 16.16 fixed
+/// point, then its unit: 1 pixels per inch, 2 pixels per centimetre).
+fn resolution_dpi(data: &[u8]) -> Option<f64> {
+    let mut r = Reader::new(data);
+    let fixed = r.u32("resolution").ok()? as f64 / 65536.0;
+    let unit = r.u16("resolution unit").ok()?;
+    let dpi = if unit == 2 { fixed * 2.54 } else { fixed };
+    (dpi.is_finite() && (1.0..=100_000.0).contains(&dpi)).then_some(dpi)
 }
 
 /// Resource 1057 (version info) says whether the merged image is real

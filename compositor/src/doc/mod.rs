@@ -43,6 +43,9 @@ pub struct Document {
     pub patterns: Vec<Pattern>,
     /// XXH3-128 of the file, the root of every layer UUID.
     pub digest: [u8; 16],
+    /// Horizontal resolution the file was saved with, in pixels per inch
+    /// (image resource 1005), when stored.
+    pub resolution_dpi: Option<f64>,
     /// What the reader could not interpret.
     pub warnings: Vec<Warning>,
 }

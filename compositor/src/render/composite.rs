@@ -876,6 +876,7 @@ mod tests {
             merged_is_reliable: false,
             patterns: Vec::new(),
             digest: [0; 16],
+            resolution_dpi: None,
             warnings: Vec::new(),
         }
     }
