@@ -1,0 +1,103 @@
+//! Full mockup renders: a perspective smart object (`ag-psd/placed-transform.psd`)
+//! and a mesh-warped one (`PhotoshopAPI/smart_objects_transformed.psd`, every
+//! other layer hidden), with a 1600 x 1200 artwork, to JPEG and PNG at 1920
+//! px and 4000 px wide. Run: `cargo bench -p compositor --bench render`.
+
+use compositor::request::{parse, MockupUuid};
+use compositor::Limits;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use serde_json::json;
+
+fn artwork_png() -> Vec<u8> {
+    let (w, h) = (1600u32, 1200u32);
+    let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            rgba.extend([
+                (x * 255 / w) as u8,
+                (y * 255 / h) as u8,
+                ((x ^ y) & 255) as u8,
+                255,
+            ]);
+        }
+    }
+    compositor::encode::png_rgba8(&rgba, w, h).expect("png")
+}
+
+fn b64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(data.len() * 4 / 3 + 4);
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for k in 0..4 {
+            s.push(if k <= c.len() {
+                T[(n >> (18 - 6 * k) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    s
+}
+
+fn bench(c: &mut Criterion) {
+    let limits = Limits::default();
+    let art = b64(&artwork_png());
+    let mut group = c.benchmark_group("render");
+    group.sample_size(10);
+    for (rel, layer) in [
+        ("ag-psd/placed-transform.psd", "Layer 1"),
+        (
+            "PhotoshopAPI/smart_objects_transformed.psd",
+            "no_bbox_change_perspective_warp",
+        ),
+    ] {
+        let path = format!("../../shared/fixtures/psd/{rel}");
+        let Ok(bytes) = std::fs::read(&path) else {
+            eprintln!("{path} missing; skipped");
+            continue;
+        };
+        let doc = compositor::open(&bytes, &limits).expect("fixture opens");
+        let target = doc
+            .walk()
+            .into_iter()
+            .find(|l| l.name == layer)
+            .expect("layer")
+            .uuid
+            .to_string();
+        let hidden: Vec<String> = doc
+            .walk()
+            .iter()
+            .filter(|l| {
+                l.uuid.to_string() != target
+                    && !matches!(l.kind, compositor::doc::LayerKind::Group { .. })
+            })
+            .filter(|_| rel.contains("transformed"))
+            .map(|l| l.uuid.to_string())
+            .collect();
+        for (format, size) in [("jpg", 1920), ("png", 1920), ("jpg", 4000)] {
+            let body = json!({
+                "smart_objects": [{"uuid": target, "asset": {"base64": art, "fit": "cover"}}],
+                "hidden_layers": hidden,
+                "export_options": {"image_format": format, "image_size": size, "quality": 90}
+            });
+            let req = parse(&body, MockupUuid::Optional).expect("valid request");
+            group.bench_with_input(
+                BenchmarkId::new(format!("{rel}/{format}"), size),
+                &req,
+                |b, req| {
+                    b.iter(|| {
+                        compositor::mockup::render(&doc, req, &|_| Err("offline".into()), &limits)
+                            .expect("renders")
+                    })
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
