@@ -64,7 +64,7 @@ fn placed_layers_match_photoshop() {
                 continue;
             };
             let canvas = Rect::new(0, 0, doc.width, doc.height);
-            if let Some(w) = &so.warp {
+            let ours = if let Some(w) = &so.warp {
                 let (w0, h0) = (src.rect.width() as f64, src.rect.height() as f64);
                 let Some(mesh) = BezierMesh::from_warp(w, w0, h0) else {
                     println!(
@@ -77,36 +77,25 @@ fn placed_layers_match_photoshop() {
                 let Some(hom) = Homography::from_rect_to_quad(bw, bh, &so.quad) else {
                     continue;
                 };
-                let ours = warp_mesh(&src, &mesh, &hom, canvas);
-                let area = stored.rect.intersect(&canvas);
-                let theirs = stored.to_raster(area);
-                let psnr =
-                    psnr_premultiplied(&to_rgba8(&ours, area), &to_rgba8(&theirs, area)).min(99.0);
-                println!(
-                    "{rel:<46} {:<36} {:?} {psnr:6.1} dB",
-                    layer.name, so.transform_kind
-                );
-                scores.push((format!("{rel}:{}", layer.name), psnr));
-                continue;
-            }
-            let (w, h) = (src.rect.width() as f64, src.rect.height() as f64);
-            let Some(hom) = Homography::from_rect_to_quad(w, h, &so.quad) else {
-                continue;
-            };
-            // Reduce strongly minified contents first so no source pixel is skipped.
-            let quad_w = ((so.quad[2] - so.quad[0]).hypot(so.quad[3] - so.quad[1])).max(1.0);
-            let factor = (w / quad_w).floor().max(1.0) as u32;
-            let (src, hom) = if factor > 1 {
-                // The reduced frame is the same frame in coarser pixels.
-                let f = factor as f64;
-                (
-                    downscale_box(&src, factor),
-                    Homography::from_rect_to_quad(w / f, h / f, &so.quad).unwrap_or(hom),
-                )
+                warp_mesh(&src, &mesh, &hom, canvas)
             } else {
-                (src, hom)
+                let (w, h) = (src.rect.width() as f64, src.rect.height() as f64);
+                let Some(hom) = Homography::from_rect_to_quad(w, h, &so.quad) else {
+                    continue;
+                };
+                // Reduce strongly minified contents first so no source pixel
+                // is skipped; the reduced frame is the same frame in coarser
+                // pixels.
+                let quad_w = ((so.quad[2] - so.quad[0]).hypot(so.quad[3] - so.quad[1])).max(1.0);
+                let factor = (w / quad_w).floor().max(1.0) as u32;
+                if factor > 1 {
+                    let f = factor as f64;
+                    let hom = Homography::from_rect_to_quad(w / f, h / f, &so.quad).unwrap_or(hom);
+                    warp(&downscale_box(&src, factor), &hom, canvas)
+                } else {
+                    warp(&src, &hom, canvas)
+                }
             };
-            let ours = warp(&src, &hom, canvas);
             let area = stored.rect.intersect(&canvas);
             let theirs = stored.to_raster(area);
             let psnr =
