@@ -299,24 +299,8 @@ fn parse_warp(d: &Descriptor) -> Option<Warp> {
         };
         slices_x = list("quiltSliceX").unwrap_or_default();
         slices_y = list("quiltSliceY").unwrap_or_default();
-        let cols = d
-            .f64("deformNumCols")
-            .map(|v| v as u32)
-            .filter(|&v| v >= 4)
-            .unwrap_or(if slices_x.len() >= 2 {
-                3 * (slices_x.len() as u32 - 1) + 1
-            } else {
-                4
-            });
-        let rows = d
-            .f64("deformNumRows")
-            .map(|v| v as u32)
-            .filter(|&v| v >= 4)
-            .unwrap_or(if slices_y.len() >= 2 {
-                3 * (slices_y.len() as u32 - 1) + 1
-            } else {
-                4
-            });
+        let cols = grid_points(d.f64("deformNumCols"), &slices_x);
+        let rows = grid_points(d.f64("deformNumRows"), &slices_y);
         grid = (cols, rows);
     }
     Some(Warp {
@@ -329,6 +313,16 @@ fn parse_warp(d: &Descriptor) -> Option<Warp> {
         slices_x,
         slices_y,
     })
+}
+
+/// Control points along one side of a custom grid: the stored count when it
+/// is a usable one, else 3 per quilt slice plus 1, else a plain 4.
+fn grid_points(stored: Option<f64>, slices: &[f64]) -> u32 {
+    match stored {
+        Some(v) if (4.0..=10_000.0).contains(&v) => v as u32,
+        _ if slices.len() >= 2 => 3 * (slices.len() as u32 - 1) + 1,
+        _ => 4,
+    }
 }
 
 impl Warp {

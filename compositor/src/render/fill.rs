@@ -437,20 +437,7 @@ mod tests {
         assert!(with_ctx(&patterns, |ctx| render(&fill, Rect::new(0, 0, 4, 1), ctx)).is_none());
     }
 
-    /// Finds the payloads of every `8BIM<key>` tagged block in a file.
-    fn blocks<'a>(file: &'a [u8], key: &[u8; 4]) -> Vec<&'a [u8]> {
-        let mut sig = b"8BIM".to_vec();
-        sig.extend(key);
-        let mut out = Vec::new();
-        let mut i = 0;
-        while let Some(p) = file[i..].windows(8).position(|w| w == sig.as_slice()) {
-            let at = i + p + 8;
-            let len = u32::from_be_bytes(file[at..at + 4].try_into().unwrap()) as usize;
-            out.push(&file[at + 4..at + 4 + len]);
-            i = at + 4 + len;
-        }
-        out
-    }
+    use crate::testing::tagged_blocks as blocks;
 
     /// Photoshop's own composite of `adjustment_clipping.psd`: outside the
     /// centre square it shows gradient fill 1 (linear, -90 degrees, 40 %
