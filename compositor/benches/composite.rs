@@ -5,6 +5,12 @@
 //! against psd-tools on the same files come from
 //! `scripts/bench-vs-psd-tools.py`.
 
+
+// Allocate as the `mockup` host does, so large per-render buffers are
+// reused instead of being faulted in afresh on every iteration.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use compositor::Limits;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 

@@ -72,74 +72,150 @@ pub struct Rendered {
 /// timeouts and size caps live there). `data:` URLs never reach it.
 pub type Fetch<'a> = dyn Fn(&str) -> std::result::Result<Vec<u8>, String> + 'a;
 
-/// Renders `req` on `doc`.
+/// Renders `req` on `doc`: the four stages below, in order.
 pub fn render(
     doc: &Document,
     req: &RenderRequest,
     fetch: &Fetch<'_>,
     limits: &Limits,
 ) -> std::result::Result<Rendered, RenderError> {
+    let decoded = decode(doc, req, fetch, limits)?;
+    let placed = place(doc, req, &decoded, limits)?;
+    let image = composite(doc, req, placed, limits)?;
+    Ok(encode(image, req)?)
+}
+
+/// Stage 1 output: the request's artworks, decoded, one per smart-object
+/// entry (`None` for a colour-only entry).
+pub struct Decoded {
+    artworks: Vec<Option<Raster>>,
+}
+
+/// Stage 2 output: the layers to leave out and the placed layers' new
+/// pixels on the canvas.
+pub struct Placed {
+    hidden: HashSet<Uuid>,
+    replacements: HashMap<Uuid, Raster>,
+}
+
+/// Stage 3 output: the finished picture at export size, before encoding.
+#[derive(Debug, Clone)]
+pub struct Composited {
+    /// Straight-alpha sRGB RGBA8 pixels.
+    pub rgba: Vec<u8>,
+    /// Pixel size.
+    pub width: u32,
+    /// Pixel size.
+    pub height: u32,
+    /// The resolution to record in the file.
+    pub dpi: u32,
+    /// What could not be rendered faithfully.
+    pub warnings: Vec<Warning>,
+}
+
+/// The smart object a request entry names, or the API's 400.
+fn smart_object<'d>(
+    by_uuid: &HashMap<String, &'d Layer>,
+    uuid: &str,
+) -> std::result::Result<&'d SmartObject, RenderError> {
+    match by_uuid.get(uuid).map(|l| &l.kind) {
+        Some(LayerKind::SmartObject(so)) => Ok(so),
+        _ => Err(RenderError::UnknownSmartObject(uuid.to_string())),
+    }
+}
+
+/// Stage 1: checks every UUID of the request against the template (before
+/// any work), then fetches and decodes each artwork, refusing oversized
+/// images before their pixels are decoded.
+pub fn decode(
+    doc: &Document,
+    req: &RenderRequest,
+    fetch: &Fetch<'_>,
+    limits: &Limits,
+) -> std::result::Result<Decoded, RenderError> {
     let layers = doc.walk();
     let by_uuid: HashMap<String, &Layer> =
         layers.iter().map(|l| (l.uuid.to_string(), *l)).collect();
-    let mut hidden: HashSet<Uuid> = HashSet::new();
     for h in &req.hidden_layers {
-        let l = by_uuid
-            .get(h)
-            .ok_or_else(|| RenderError::UnknownLayer(h.clone()))?;
-        hidden.insert(l.uuid);
+        if !by_uuid.contains_key(h) {
+            return Err(RenderError::UnknownLayer(h.clone()));
+        }
     }
-    let canvas = Rect::new(0, 0, doc.width, doc.height);
-    let mut replacements: HashMap<Uuid, Raster> = HashMap::new();
-    let ctx = Context {
-        info: &doc.color,
-        patterns: &doc.patterns,
-        canvas,
-        limits,
-    };
     for so_req in &req.smart_objects {
-        let layer = by_uuid
-            .get(&so_req.uuid)
-            .copied()
-            .filter(|l| matches!(l.kind, LayerKind::SmartObject(_)));
-        let Some(LayerKind::SmartObject(so)) = layer.map(|l| &l.kind) else {
-            return Err(RenderError::UnknownSmartObject(so_req.uuid.clone()));
-        };
+        let so = smart_object(&by_uuid, &so_req.uuid)?;
         let (fw, fh) = frame_size(so);
         Error::check_limit(
             "smart object contents pixels",
             fw as u64 * fh as u64,
             limits.max_layer_pixels,
         )?;
+    }
+    let mut artworks = Vec::with_capacity(req.smart_objects.len());
+    for so_req in &req.smart_objects {
+        let Some(asset) = &so_req.asset else {
+            artworks.push(None);
+            continue;
+        };
+        let bad = |detail: String| RenderError::BadArtwork {
+            uuid: so_req.uuid.clone(),
+            detail,
+        };
+        let bytes = match &asset.source {
+            AssetSource::Bytes { data, .. } => std::borrow::Cow::Borrowed(data.as_slice()),
+            AssetSource::Url(u) if u.to_ascii_lowercase().starts_with("data:") => {
+                std::borrow::Cow::Owned(
+                    decode_data_url(u).ok_or_else(|| bad("malformed data: URL".into()))?,
+                )
+            }
+            AssetSource::Url(u) => {
+                std::borrow::Cow::Owned(fetch(u).map_err(|detail| RenderError::Fetch {
+                    uuid: so_req.uuid.clone(),
+                    detail,
+                })?)
+            }
+        };
+        let (rgba, w, h) = crate::encode::decode_image_rgba8(&bytes, limits.max_layer_pixels)
+            .map_err(|e| bad(e.to_string()))?;
+        let art = Raster::from_rgba8(Rect::new(0, 0, w, h), &rgba)
+            .ok_or_else(|| bad("decoded size mismatch".into()))?;
+        artworks.push(Some(art));
+    }
+    Ok(Decoded { artworks })
+}
+
+/// Stage 2: prepares each artwork in its smart object's frame (fit,
+/// rotation, flips, size, position, tiles, adjustments, colour) and carries
+/// it through the placed layer's transform onto the canvas, for every
+/// instance sharing those contents.
+pub fn place(
+    doc: &Document,
+    req: &RenderRequest,
+    decoded: &Decoded,
+    limits: &Limits,
+) -> std::result::Result<Placed, RenderError> {
+    let layers = doc.walk();
+    let by_uuid: HashMap<String, &Layer> =
+        layers.iter().map(|l| (l.uuid.to_string(), *l)).collect();
+    let hidden: HashSet<Uuid> = req
+        .hidden_layers
+        .iter()
+        .filter_map(|h| by_uuid.get(h).map(|l| l.uuid))
+        .collect();
+    let canvas = Rect::new(0, 0, doc.width, doc.height);
+    let ctx = Context {
+        info: &doc.color,
+        patterns: &doc.patterns,
+        canvas,
+        limits,
+    };
+    let mut replacements: HashMap<Uuid, Raster> = HashMap::new();
+    for (so_req, art) in req.smart_objects.iter().zip(&decoded.artworks) {
+        let so = smart_object(&by_uuid, &so_req.uuid)?;
+        let (fw, fh) = frame_size(so);
         // The artwork in the smart object's own frame, sRGB lanes.
-        let mut frame = match &so_req.asset {
-            Some(asset) => {
-                let bytes = match &asset.source {
-                    AssetSource::Bytes { data, .. } => data.clone(),
-                    AssetSource::Url(u) if u.to_ascii_lowercase().starts_with("data:") => {
-                        decode_data_url(u).ok_or_else(|| RenderError::BadArtwork {
-                            uuid: so_req.uuid.clone(),
-                            detail: "malformed data: URL".into(),
-                        })?
-                    }
-                    AssetSource::Url(u) => fetch(u).map_err(|detail| RenderError::Fetch {
-                        uuid: so_req.uuid.clone(),
-                        detail,
-                    })?,
-                };
-                let (rgba, w, h) =
-                    crate::encode::decode_image_rgba8(&bytes, limits.max_layer_pixels).map_err(
-                        |e| RenderError::BadArtwork {
-                            uuid: so_req.uuid.clone(),
-                            detail: e.to_string(),
-                        },
-                    )?;
-                let art = Raster::from_rgba8(Rect::new(0, 0, w, h), &rgba).ok_or_else(|| {
-                    RenderError::BadArtwork {
-                        uuid: so_req.uuid.clone(),
-                        detail: "decoded size mismatch".into(),
-                    }
-                })?;
+        let mut frame = match (&so_req.asset, art) {
+            (Some(asset), Some(art)) => {
+                let (w, h) = (art.rect.width(), art.rect.height());
                 let n = artwork::copies(asset, w, h, fw, fh);
                 if n > artwork::MAX_TILES {
                     return Err(RenderError::BadArtwork {
@@ -150,7 +226,7 @@ pub fn render(
                         ),
                     });
                 }
-                let mut placed = artwork::place_in_frame(&art, asset, fw, fh);
+                let mut placed = artwork::place_in_frame(art, asset, fw, fh);
                 artwork::adjust(&mut placed, &so_req.adjustments);
                 if let Some(c) = &so_req.color {
                     let rgb = c.rgb.map(|v| v as f32 / 255.0);
@@ -162,7 +238,7 @@ pub fn render(
                 }
                 placed
             }
-            None => {
+            _ => {
                 let c = so_req
                     .color
                     .as_ref()
@@ -176,22 +252,39 @@ pub fn render(
         // The request's colours are sRGB; the template composites in its
         // own working space.
         to_working(&mut frame, &ctx);
-        // Every instance of the same contents changes together.
+        // Every instance of the same contents changes together; instances
+        // that will not be drawn are not placed.
         for l in &layers {
             if let LayerKind::SmartObject(other) = &l.kind {
-                if other.placed_id == so.placed_id {
+                if other.placed_id == so.placed_id && l.visible && !hidden.contains(&l.uuid) {
                     replacements.insert(l.uuid, place_on_canvas(&frame, other, canvas));
                 }
             }
         }
     }
-    let opts = CompositeOptions {
+    Ok(Placed {
         hidden,
         replacements,
+    })
+}
+
+/// Stage 3: re-composites the template with the placed layers replaced and
+/// the hidden layers left out, converts to sRGB and scales to the export
+/// width.
+pub fn composite(
+    doc: &Document,
+    req: &RenderRequest,
+    placed: Placed,
+    limits: &Limits,
+) -> std::result::Result<Composited, RenderError> {
+    let opts = CompositeOptions {
+        hidden: placed.hidden,
+        replacements: placed.replacements,
     };
     let c = composite_document(doc, limits, &opts)?;
     let rgba = color::to_rgba8(&doc.color, &c.raster.color, &c.raster.alpha);
-    let (rgba, w, h) = scale_to(rgba, doc.width, doc.height, req.export_options.image_size);
+    let (rgba, width, height) =
+        scale_to(rgba, doc.width, doc.height, req.export_options.image_size);
     // The file carries the requested resolution, else (at the template's
     // own size) the template's, else 72 dpi.
     let dpi = req
@@ -203,22 +296,33 @@ pub fn render(
                 .map_or(72, |d| d.round().clamp(1.0, 65_535.0) as u32),
             ImageSize::Width(_) => 72,
         });
-    let (bytes, content_type) = encode(
-        &rgba,
-        w,
-        h,
-        req.export_options.image_format,
-        req.export_options.quality,
-        dpi,
-    )?;
     let mut warnings = doc.warnings.clone();
     warnings.extend(c.warnings);
+    Ok(Composited {
+        rgba,
+        width,
+        height,
+        dpi,
+        warnings,
+    })
+}
+
+/// Stage 4: encodes the picture in the requested format and quality.
+pub fn encode(image: Composited, req: &RenderRequest) -> Result<Rendered> {
+    use crate::encode as enc;
+    let (rgba, w, h, dpi) = (&image.rgba, image.width, image.height, Some(image.dpi));
+    let quality = req.export_options.quality;
+    let (bytes, content_type) = match req.export_options.image_format {
+        ImageFormat::Png => (enc::png_rgba8_dpi(rgba, w, h, dpi)?, "image/png"),
+        ImageFormat::Jpg => (enc::jpeg_rgba8(rgba, w, h, quality, dpi)?, "image/jpeg"),
+        ImageFormat::Webp => (enc::webp_rgba8(rgba, w, h, quality, dpi)?, "image/webp"),
+    };
     Ok(Rendered {
         bytes,
         content_type,
         width: w,
         height: h,
-        warnings,
+        warnings: image.warnings,
     })
 }
 
@@ -256,8 +360,7 @@ fn to_working(r: &mut Raster, ctx: &Context<'_>) {
     }
 }
 
-/// Resizes RGBA8 to the export width (height by aspect ratio) with a
-/// Catmull-Rom filter on premultiplied pixels.
+/// Scales RGBA8 to the export width (height by aspect ratio).
 fn scale_to(rgba: Vec<u8>, w: u32, h: u32, size: ImageSize) -> (Vec<u8>, u32, u32) {
     let ImageSize::Width(target) = size else {
         return (rgba, w, h);
@@ -266,66 +369,7 @@ fn scale_to(rgba: Vec<u8>, w: u32, h: u32, size: ImageSize) -> (Vec<u8>, u32, u3
         return (rgba, w, h);
     }
     let th = ((h as f64 * target as f64 / w as f64).round() as u32).max(1);
-    let Some(mut img) = image::RgbaImage::from_raw(w, h, rgba) else {
-        return (Vec::new(), 0, 0);
-    };
-    // Premultiply so transparent pixels' colour does not bleed.
-    for p in img.pixels_mut() {
-        let a = p[3] as u32;
-        for c in 0..3 {
-            p[c] = ((p[c] as u32 * a + 127) / 255) as u8;
-        }
-    }
-    let mut out =
-        image::imageops::resize(&img, target, th, image::imageops::FilterType::CatmullRom);
-    for p in out.pixels_mut() {
-        let a = p[3] as u32;
-        if a > 0 && a < 255 {
-            for c in 0..3 {
-                p[c] = ((p[c] as u32 * 255 + a / 2) / a).min(255) as u8;
-            }
-        }
-    }
-    (out.into_raw(), target, th)
-}
-
-/// Encodes RGBA8 in the requested format.
-fn encode(
-    rgba: &[u8],
-    w: u32,
-    h: u32,
-    format: ImageFormat,
-    quality: u8,
-    dpi: u32,
-) -> Result<(Vec<u8>, &'static str)> {
-    match format {
-        ImageFormat::Png => Ok((
-            crate::encode::png_rgba8_dpi(rgba, w, h, Some(dpi))?,
-            "image/png",
-        )),
-        ImageFormat::Jpg => {
-            // JPEG has no alpha: flatten over white first.
-            let mut flat = rgba.to_vec();
-            crate::metrics::flatten_over_white(&mut flat);
-            let rgb: Vec<u8> = flat
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect();
-            let mut out = Vec::new();
-            let mut enc =
-                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100));
-            enc.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(
-                dpi.min(u16::MAX as u32) as u16,
-            ));
-            enc.encode(&rgb, w, h, image::ExtendedColorType::Rgb8)
-                .map_err(|e| Error::Codec(e.to_string()))?;
-            Ok((out, "image/jpeg"))
-        }
-        ImageFormat::Webp => Err(Error::unsupported(
-            "image format",
-            "lossy WebP is not available yet; use png or jpg",
-        )),
-    }
+    (crate::render::scale::rgba8(rgba, w, h, target, th), target, th)
 }
 
 /// Bytes of a `data:[<type>][;base64],<data>` URL.

@@ -16,6 +16,7 @@ pub mod mesh;
 pub mod pattern;
 pub mod place;
 pub mod raster;
+pub mod scale;
 pub mod vector_mask;
 
 use crate::color::ColorInfo;

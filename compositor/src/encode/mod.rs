@@ -1,6 +1,82 @@
-//! Image encoding and decoding of finished renders.
+//! Image encoding and decoding of finished renders: PNG (lossless), JPEG
+//! and lossy WebP, each with the export resolution in its metadata.
 
 use crate::error::{Error, Result};
+
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub mod webp;
+
+/// Refuses a buffer that is not `width * height` RGBA pixels.
+fn check_rgba_len(rgba: &[u8], width: u32, height: u32) -> Result<()> {
+    if rgba.len() as u64 != width as u64 * height as u64 * 4 {
+        return Err(Error::Codec(format!(
+            "{} bytes do not make a {width}x{height} RGBA image",
+            rgba.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Encodes straight-alpha RGBA8 pixels as lossy WebP (see [`webp`]).
+/// Builds without libwebp (the browser's wasm32-unknown-unknown) return
+/// [`Error::Unsupported`].
+pub fn webp_rgba8(
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+    quality: u8,
+    dpi: Option<u32>,
+) -> Result<Vec<u8>> {
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    {
+        webp::encode_rgba8(rgba, width, height, quality, dpi)
+    }
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    {
+        let _ = (rgba, width, height, quality, dpi);
+        Err(Error::unsupported(
+            "image format",
+            "this build has no WebP encoder; use png or jpg",
+        ))
+    }
+}
+
+/// Encodes straight-alpha RGBA8 pixels as a baseline JPEG at `quality`
+/// 1..=100, flattened over white (JPEG has no alpha), with the resolution
+/// in the JFIF header.
+pub fn jpeg_rgba8(
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+    quality: u8,
+    dpi: Option<u32>,
+) -> Result<Vec<u8>> {
+    check_rgba_len(rgba, width, height)?;
+    let mut rgb = Vec::with_capacity(rgba.len() / 4 * 3);
+    for p in rgba.chunks_exact(4) {
+        let a = p[3] as u32;
+        // Over white: c*a + 255*(1-a), rounded.
+        for &c in &p[..3] {
+            rgb.push(((c as u32 * a + 255 * (255 - a) + 127) / 255) as u8);
+        }
+    }
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+    if let Some(dpi) = dpi {
+        let d = dpi.clamp(1, u16::MAX as u32) as u16;
+        enc.set_density(jpeg_encoder::PixelDensity::dpi(d));
+    }
+    let (w, h) = (u16::try_from(width), u16::try_from(height));
+    let (Ok(w), Ok(h)) = (w, h) else {
+        return Err(Error::unsupported(
+            "JPEG size",
+            format!("{width}x{height} is over JPEG's 65535 pixels per side"),
+        ));
+    };
+    enc.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| Error::Codec(e.to_string()))?;
+    Ok(out)
+}
 
 /// Encodes straight-alpha RGBA8 pixels as a PNG.
 pub fn png_rgba8(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
@@ -9,12 +85,7 @@ pub fn png_rgba8(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
 
 /// [`png_rgba8`] with the resolution recorded in a `pHYs` chunk.
 pub fn png_rgba8_dpi(rgba: &[u8], width: u32, height: u32, dpi: Option<u32>) -> Result<Vec<u8>> {
-    if rgba.len() as u64 != width as u64 * height as u64 * 4 {
-        return Err(Error::Codec(format!(
-            "{} bytes do not make a {width}x{height} RGBA image",
-            rgba.len()
-        )));
-    }
+    check_rgba_len(rgba, width, height)?;
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, width, height);
