@@ -9,6 +9,8 @@ Usage:
       cargo build --release -p mockup --target wasm32-wasip2
   cargo build --release -p mockup
   python3 scripts/wasm-vs-native.py [--runs 3] [files...]
+  python3 scripts/wasm-vs-native.py --request REQUEST.json FILE
+      (times the render stages of a render request body instead)
 """
 import argparse
 import json
@@ -32,7 +34,7 @@ DEFAULT = [
 ]
 
 
-def run_wasm(wasm, args, fixtures):
+def run_wasm(wasm, args, fixtures, extra_dir=None):
     from wasmtime import Config, Engine, Store, WasiConfig
     from wasmtime.component import Component, Linker
 
@@ -47,6 +49,8 @@ def run_wasm(wasm, args, fixtures):
     wasi = WasiConfig()
     wasi.argv = ["mockup", *args]
     wasi.preopen_dir(fixtures, "/fx")
+    if extra_dir:
+        wasi.preopen_dir(extra_dir, "/req")
     wasi.stdout_file = path
     wasi.inherit_stderr()
     store = Store(engine)
@@ -65,14 +69,35 @@ def run_wasm(wasm, args, fixtures):
     return text
 
 
+def render_main(args, native, wasm):
+    """Times one render request natively and in wasm, stage by stage."""
+    req = os.path.abspath(args.request)
+    files = args.files or ["ag-psd/placed-transform.psd"]
+    stages = ("decode_ms", "place_ms", "composite_ms", "encode_ms", "ms")
+    print(f"{'file':<46} " + " ".join(f"{s[:-3]:>18}" for s in stages))
+    for f in files:
+        out = subprocess.run([native, "time", "--runs", str(args.runs), "--request", req,
+                              os.path.join(FIXTURES, f)], check=True, capture_output=True, text=True).stdout
+        n = json.loads(out)
+        out = run_wasm(wasm, ["time", "--runs", str(args.runs), "--request",
+                              "/req/" + os.path.basename(req), "/fx/" + f], FIXTURES, os.path.dirname(req))
+        w = json.loads(out)
+        cells = " ".join(f"{n[s]:>6.1f}/{w[s]:>6.1f} {w[s] / max(n[s], 1e-9):>4.2f}x" for s in stages)
+        print(f"{f:<46} {cells}")
+    print("(each cell: native ms / wasm ms, ratio)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--request", help="time this render request body instead")
     ap.add_argument("files", nargs="*")
     args = ap.parse_args()
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     native = os.path.join(target, "release", "mockup")
     wasm = os.path.join(target, "wasm32-wasip2", "release", "mockup.wasm")
+    if args.request:
+        return render_main(args, native, wasm)
     files = args.files or DEFAULT
     out = subprocess.run([native, "time", "--runs", str(args.runs), *[os.path.join(FIXTURES, f) for f in files]],
                          check=True, capture_output=True, text=True).stdout

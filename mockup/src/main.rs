@@ -57,12 +57,17 @@ enum Command {
     },
     /// Time parse + composite of files in-process; prints JSON lines
     /// `{file, megapixels, ms}` (best of N runs), for the benchmark script.
+    /// With --request, times the render stages of that request instead
+    /// (`decode_ms`, `place_ms`, `composite_ms`, `encode_ms`, `ms`).
     Time {
         /// Files to time.
         files: Vec<PathBuf>,
         /// Runs per file; the best is reported.
         #[arg(long, default_value_t = 3)]
         runs: u32,
+        /// A render request body to time on each file.
+        #[arg(long)]
+        request: Option<PathBuf>,
     },
 }
 
@@ -171,7 +176,56 @@ fn run(cli: Cli) -> Result<()> {
                 out.bytes.len()
             );
         }
-        Command::Time { files, runs } => {
+        Command::Time {
+            files,
+            runs,
+            request: Some(request),
+        } => {
+            let body: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(&request)
+                    .with_context(|| format!("reading {}", request.display()))?,
+            )?;
+            let req = compositor::request::parse(&body, compositor::request::MockupUuid::Optional)
+                .map_err(|e| anyhow::anyhow!("invalid request: {e:?}"))?;
+            let offline = |_: &str| -> Result<Vec<u8>, String> { Err("offline".into()) };
+            for file in files {
+                let bytes =
+                    std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                let doc = compositor::open(&bytes, &limits)?;
+                use compositor::mockup as m;
+                let mut best = [f64::INFINITY; 5];
+                let mut size = 0;
+                for _ in 0..runs.max(1) {
+                    let t0 = Instant::now();
+                    let decoded = m::decode(&doc, &req, &offline, &limits)?;
+                    let t1 = Instant::now();
+                    let placed = m::place(&doc, &req, &decoded, &limits)?;
+                    let t2 = Instant::now();
+                    let image = m::composite(&doc, &req, placed, &limits)?;
+                    let t3 = Instant::now();
+                    let out = m::encode(image, &req)?;
+                    let t4 = Instant::now();
+                    size = out.bytes.len();
+                    for (b, d) in best
+                        .iter_mut()
+                        .zip([t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0])
+                    {
+                        *b = b.min(d.as_secs_f64() * 1e3);
+                    }
+                }
+                println!(
+                    "{}",
+                    serde_json::json!({"file": file.display().to_string(), "bytes": size,
+                        "decode_ms": best[0], "place_ms": best[1], "composite_ms": best[2],
+                        "encode_ms": best[3], "ms": best[4]})
+                );
+            }
+        }
+        Command::Time {
+            files,
+            runs,
+            request: None,
+        } => {
             for file in files {
                 let bytes =
                     std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
