@@ -5,7 +5,6 @@
 //! against psd-tools on the same files come from
 //! `scripts/bench-vs-psd-tools.py`.
 
-
 // Allocate as the `mockup` host does, so large per-render buffers are
 // reused instead of being faulted in afresh on every iteration.
 #[global_allocator]

@@ -101,7 +101,10 @@ fn bench(c: &mut Criterion) {
             });
             let req = parse(&body, MockupUuid::Optional).expect("valid request");
             let id = |stage: &str| {
-                BenchmarkId::new(format!("{rel}/{format}/{stage}"), size.to_string().replace('"', ""))
+                BenchmarkId::new(
+                    format!("{rel}/{format}/{stage}"),
+                    size.to_string().replace('"', ""),
+                )
             };
             group.bench_with_input(id("full"), &req, |b, req| {
                 b.iter(|| mockup::render(&doc, req, &offline, &limits).expect("renders"))

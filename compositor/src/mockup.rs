@@ -369,7 +369,11 @@ fn scale_to(rgba: Vec<u8>, w: u32, h: u32, size: ImageSize) -> (Vec<u8>, u32, u3
         return (rgba, w, h);
     }
     let th = ((h as f64 * target as f64 / w as f64).round() as u32).max(1);
-    (crate::render::scale::rgba8(rgba, w, h, target, th), target, th)
+    (
+        crate::render::scale::rgba8(rgba, w, h, target, th),
+        target,
+        th,
+    )
 }
 
 /// Bytes of a `data:[<type>][;base64],<data>` URL.

@@ -78,8 +78,7 @@ fn encode_raw(rgba: &[u8], width: u32, height: u32, quality: u8, opaque: bool) -
         }
 
         let mut pic = std::mem::MaybeUninit::<sys::WebPPicture>::uninit();
-        if sys::WebPPictureInitInternal(pic.as_mut_ptr(), sys::WEBP_ENCODER_ABI_VERSION as i32)
-            == 0
+        if sys::WebPPictureInitInternal(pic.as_mut_ptr(), sys::WEBP_ENCODER_ABI_VERSION as i32) == 0
         {
             return Err(fail("picture version mismatch"));
         }
@@ -301,7 +300,10 @@ mod tests {
         assert_eq!(riff + 8, bytes.len());
         let exif = parts[3].data;
         let x_at = u32::from_le_bytes(exif[18..22].try_into().unwrap()) as usize;
-        assert_eq!(u32::from_le_bytes(exif[x_at..x_at + 4].try_into().unwrap()), 300);
+        assert_eq!(
+            u32::from_le_bytes(exif[x_at..x_at + 4].try_into().unwrap()),
+            300
+        );
         // Any WebP reader still decodes it.
         assert_eq!(decode(&bytes).1, w);
     }

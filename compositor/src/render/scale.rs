@@ -63,7 +63,11 @@ mod tests {
                     (x * 7 + y) as u8,
                     (y * 3) as u8,
                     (x ^ y) as u8,
-                    if (x / 5 + y / 3) % 3 == 0 { 0 } else { (x * 11) as u8 },
+                    if (x / 5 + y / 3) % 3 == 0 {
+                        0
+                    } else {
+                        (x * 11) as u8
+                    },
                 ]
             })
             .collect()
@@ -81,7 +85,13 @@ mod tests {
     fn transparent_pixels_do_not_bleed() {
         // Opaque red next to transparent green: the edge stays red.
         let px: Vec<u8> = (0..64)
-            .flat_map(|i| if i % 8 < 4 { [255, 0, 0, 255] } else { [0, 255, 0, 0] })
+            .flat_map(|i| {
+                if i % 8 < 4 {
+                    [255, 0, 0, 255]
+                } else {
+                    [0, 255, 0, 0]
+                }
+            })
             .collect();
         let out = rgba8(px, 8, 8, 3, 3);
         for p in out.chunks_exact(4).filter(|p| p[3] > 0) {
