@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the project's own small mockup template, fixtures/small-mockup.psd.
+"""Writes the project's own small mockup templates: fixtures/small-mockup.psd
+and fixtures/nested-mockup.psd (a smart object holding a layered PSD with a
+design slot).
 
 The shared fixtures are other projects' files; this one is ours, so the
 golden render tests always have a template, and it is shaped like a real
@@ -76,7 +78,7 @@ def perspective_coeffs(quad, w, h):
     return np.linalg.solve(np.array(a, float), np.array(b, float)).tolist()
 
 
-def place(contents, quad):
+def place(contents, quad, W=W, H=H):
     """The contents drawn through the quad onto a transparent canvas."""
     w, h = contents.size
     # Supersample 4x for smooth edges, then reduce.
@@ -96,13 +98,15 @@ def shadow():
     return px.astype(np.uint8)
 
 
-def over(dst, src, opacity=1.0, multiply=False):
+def over(dst, src, opacity=1.0, multiply=False, screen=False):
     """Straight-alpha compositing of src onto an opaque dst (float 0..1)."""
     s = src[..., :3] / 255.0
     a = src[..., 3:4] / 255.0 * opacity
     d = dst[..., :3]
     if multiply:
         s = d * s
+    if screen:
+        s = 1 - (1 - d) * (1 - s)
     out = dst.copy()
     out[..., :3] = d * (1 - a) + s * a
     return out
@@ -169,9 +173,9 @@ def smart_object_block(uid, quad, size):
     return block("SoLd", b"soLD" + struct.pack(">I", 4) + struct.pack(">I", 16) + d)
 
 
-def linked_file(uid, name, png):
+def linked_file(uid, name, data, file_type=b"png "):
     rec = (b"liFD" + struct.pack(">I", 2) + pascal(uid, 1) + unicode_str(name)
-           + b"png " + b"8BIM" + struct.pack(">Q", len(png)) + b"\0" + png)
+           + file_type + b"8BIM" + struct.pack(">Q", len(data)) + b"\0" + data)
     out = struct.pack(">Q", len(rec)) + rec
     while len(out) % 4:
         out += b"\0"
@@ -203,7 +207,8 @@ def layer(name, rgba, blend=b"norm", opacity=255, extra=b""):
     return rec, b"".join(d for _, d in chans)
 
 
-def psd(layers, merged, linked):
+def psd(layers, merged, linked=b""):
+    H, W = merged.shape[:2]
     out = b"8BPS" + struct.pack(">H", 1) + b"\0" * 6
     out += struct.pack(">HIIHH", 3, H, W, 8, 3)
     out += struct.pack(">I", 0)  # colour mode data
@@ -215,7 +220,9 @@ def psd(layers, merged, linked):
     info += b"".join(r for r, _ in layers) + b"".join(d for _, d in layers)
     while len(info) % 4:
         info += b"\0"
-    lm = struct.pack(">I", len(info)) + info + struct.pack(">I", 0) + block("lnk2", linked)
+    lm = struct.pack(">I", len(info)) + info + struct.pack(">I", 0)
+    if linked:
+        lm += block("lnk2", linked)
     out += struct.pack(">I", len(lm)) + lm
     # Merged image: ZIP with prediction over the three planes in turn.
     delta = np.diff(merged.transpose(2, 0, 1).astype(np.int16), axis=2, prepend=0)
@@ -227,6 +234,55 @@ def png_bytes(im):
     buf = io.BytesIO()
     im.save(buf, "PNG")
     return buf.getvalue()
+
+
+def nested_mockup():
+    """A template whose smart object holds a layered PSD: fabric below, a
+    design slot ("Your Design Here", multiply) and highlights (screen)
+    above. A render must keep the fabric and highlights around the design."""
+    iw, ih = 120, 90
+    y, x = np.mgrid[0:ih, 0:iw].astype(np.float32)
+    fabric = np.zeros((ih, iw, 4), np.float32)
+    weave = ((x.astype(int) // 3 + y.astype(int) // 3) % 2) * 18
+    fabric[..., 0] = 225 - weave
+    fabric[..., 1] = 218 - weave
+    fabric[..., 2] = 200 - weave
+    fabric[..., 3] = 255
+    fabric = fabric.astype(np.uint8)
+    slot = np.zeros((ih, iw, 4), np.uint8)
+    slot[20:70, 25:95] = [90, 90, 90, 255]
+    band = np.exp(-(((x - y * 1.3) - 20) / 14) ** 2) * 150
+    highlights = np.zeros((ih, iw, 4), np.float32)
+    highlights[..., :3] = 255
+    highlights[..., 3] = band
+    highlights = highlights.astype(np.uint8)
+    inner_merged = fabric.astype(np.float32) / 255.0
+    inner_merged = over(inner_merged, slot, multiply=True)
+    inner_merged = over(inner_merged, highlights, opacity=153 / 255, screen=True)
+    inner_merged = np.clip(inner_merged * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    inner = psd([
+        layer("Fabric", fabric),
+        layer("Your Design Here", slot, blend=b"mul "),
+        layer("Highlights", highlights, blend=b"scrn", opacity=153),
+    ], inner_merged)
+
+    OW, OH = 240, 180
+    y, x = np.mgrid[0:OH, 0:OW].astype(np.float32)
+    bg = np.zeros((OH, OW, 4), np.float32)
+    bg[..., 0] = 90 + 40 * x / OW
+    bg[..., 1] = 110 + 30 * y / OH
+    bg[..., 2] = 130
+    bg[..., 3] = 255
+    bg = bg.astype(np.uint8)
+    quad = [(50, 40), (200, 30), (190, 150), (60, 140)]
+    contents = Image.fromarray(inner_merged, "RGBA")
+    shirt = place(contents, quad, OW, OH)
+    merged = over(bg.astype(np.float32) / 255.0, shirt)
+    merged = np.clip(merged * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return psd([
+        layer("Background", bg),
+        layer("Shirt print", shirt, extra=smart_object_block("shirt-1", quad, (iw, ih))),
+    ], merged, linked_file("shirt-1", "print.psb", inner, b"8BPS"))
 
 
 def main():
@@ -260,6 +316,10 @@ def main():
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         f.write(psd(layers, merged, linked))
+    print(path, os.path.getsize(path), "bytes")
+    path = os.path.join(ROOT, "fixtures", "nested-mockup.psd")
+    with open(path, "wb") as f:
+        f.write(nested_mockup())
     print(path, os.path.getsize(path), "bytes")
 
 

@@ -10,7 +10,7 @@
 //! encode.
 
 use crate::color;
-use crate::doc::smart_object::SmartObject;
+use crate::doc::smart_object::{is_design_slot, SmartObject};
 use crate::doc::{Document, Layer, LayerKind, Warning};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
@@ -249,6 +249,13 @@ pub fn place(
                 r
             }
         };
+        // A layered smart object with a design slot keeps its other inner
+        // layers: the artwork replaces the slot, and the inner document is
+        // composited into the frame. Otherwise the artwork replaces the
+        // whole contents, as Photoshop's "Replace Contents" does.
+        if let Some(inner) = nested_with_slot(so, limits) {
+            frame = composite_nested(&inner, frame, limits)?;
+        }
         // The request's colours are sRGB; the template composites in its
         // own working space.
         to_working(&mut frame, &ctx);
@@ -324,6 +331,62 @@ pub fn encode(image: Composited, req: &RenderRequest) -> Result<Rendered> {
         height: h,
         warnings: image.warnings,
     })
+}
+
+/// A smart object's contents when they are a layered document (nested
+/// PSD/PSB) with at least one design slot ([`is_design_slot`]).
+struct Nested {
+    doc: Document,
+    slots: Vec<Uuid>,
+}
+
+/// Opens the contents of a layered smart object that has a design slot.
+/// Contents that are not a PSD/PSB, do not parse, or have no slot give
+/// `None`: the artwork then replaces the whole contents.
+fn nested_with_slot(so: &SmartObject, limits: &Limits) -> Option<Nested> {
+    let data = so.data.as_ref()?;
+    if !data.starts_with(b"8BPS") {
+        return None;
+    }
+    let doc = crate::open(data, limits).ok()?;
+    let slots: Vec<Uuid> = doc
+        .walk()
+        .into_iter()
+        .filter(|l| {
+            is_design_slot(&l.name)
+                && matches!(
+                    l.kind,
+                    LayerKind::Pixel | LayerKind::SmartObject(_) | LayerKind::Text(_)
+                )
+        })
+        .map(|l| l.uuid)
+        .collect();
+    (!slots.is_empty()).then_some(Nested { doc, slots })
+}
+
+/// Composites a nested document with its design slots replaced by `frame`
+/// (sRGB lanes, the contents' size) and returns the result in sRGB lanes.
+fn composite_nested(
+    inner: &Nested,
+    mut frame: Raster,
+    limits: &Limits,
+) -> std::result::Result<Raster, RenderError> {
+    let canvas = Rect::new(0, 0, inner.doc.width, inner.doc.height);
+    let ctx = Context {
+        info: &inner.doc.color,
+        patterns: &inner.doc.patterns,
+        canvas,
+        limits,
+    };
+    to_working(&mut frame, &ctx);
+    let opts = CompositeOptions {
+        hidden: HashSet::new(),
+        replacements: inner.slots.iter().map(|&u| (u, frame.clone())).collect(),
+    };
+    let c = composite_document(&inner.doc, limits, &opts)?;
+    let rgba = color::to_rgba8(&inner.doc.color, &c.raster.color, &c.raster.alpha);
+    Raster::from_rgba8(canvas, &rgba)
+        .ok_or_else(|| RenderError::Compositor(Error::Codec("nested composite size".into())))
 }
 
 /// The contents frame size in whole pixels (at least 1 x 1).

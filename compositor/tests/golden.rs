@@ -1,6 +1,7 @@
 //! Reference-image tests of mockup renders: every fit mode, rotation, flip,
 //! size/position override, tiling, colour blend mode, artwork adjustment,
-//! hidden layer, export size and transform kind, rendered and compared
+//! hidden layer, export size and transform kind, and a nested template
+//! with a design slot, rendered and compared
 //! pixel by pixel with a stored PNG in `tests/golden/`.
 //!
 //! The comparison is on the RGBA8 picture before encoding. A channel may
@@ -20,6 +21,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 const OWN: &str = "../fixtures/small-mockup.psd";
+const NESTED: &str = "../fixtures/nested-mockup.psd";
 const SHARED: &str = "../../shared/fixtures/psd/PhotoshopAPI/smart_objects_transformed.psd";
 
 /// A 96 x 64 chart that shows every geometric option: a horizontal colour
@@ -420,6 +422,31 @@ fn renders_match_the_references_for_each_transform_kind() {
     };
     let doc = compositor::open(&bytes, &Limits::default()).expect("opens");
     let failures = check(&doc, shared_cases(&doc));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A smart object holding a layered PSD with a design slot: the artwork
+/// lands in the slot, between the fabric and the highlights.
+#[test]
+fn renders_match_the_references_for_a_nested_template() {
+    let bytes = std::fs::read(NESTED).expect("fixtures/nested-mockup.psd is in the repo");
+    let doc = compositor::open(&bytes, &Limits::default()).expect("opens");
+    let so = uuid_of(&doc, "Shirt print");
+    let art = b64(&chart_png());
+    let cases = vec![
+        Case {
+            name: "nested-slot-fill".into(),
+            body: json!({"smart_objects": [{"uuid": so, "asset": {"base64": art}}],
+                         "export_options": {"image_format": "png", "image_size": "original"}}),
+        },
+        Case {
+            name: "nested-slot-contain-rotated".into(),
+            body: json!({"smart_objects": [{"uuid": so,
+                            "asset": {"base64": art, "fit": "contain", "rotate": 15}}],
+                         "export_options": {"image_format": "png", "image_size": "original"}}),
+        },
+    ];
+    let failures = check(&doc, cases);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -255,3 +255,72 @@ fn webp_at_quality_90_is_much_smaller_than_png() {
         png.bytes.len()
     );
 }
+
+/// A smart object holding a layered PSD with a design slot keeps the inner
+/// layers: with a plain white artwork in the slot (multiply), the fabric's
+/// weave still shows on the canvas, where "Replace Contents" would paint
+/// flat white. Without a slot the artwork replaces the whole contents.
+#[test]
+fn nested_design_slot_keeps_the_inner_layers() {
+    let bytes = std::fs::read("../fixtures/nested-mockup.psd").expect("own fixture");
+    let doc = compositor::open(&bytes, &Limits::default()).expect("opens");
+    let so = doc
+        .walk()
+        .into_iter()
+        .find(|l| l.name == "Shirt print")
+        .expect("smart object")
+        .uuid
+        .to_string();
+    let white = compositor::encode::png_rgba8(&[255; 16 * 16 * 4], 16, 16).unwrap();
+    let body = json!({
+        "smart_objects": [{"uuid": so, "asset": {"base64": b64(&white)}}],
+        "export_options": {"image_format": "png", "image_size": "original"}
+    });
+    let req = parse(&body, MockupUuid::Optional).expect("valid");
+    let out =
+        compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &Limits::default())
+            .expect("renders");
+    let (px, w, _) = compositor::encode::decode_png_rgba8(&out.bytes, u64::MAX).unwrap();
+    // Sample a patch in the middle of the placed quad, away from the
+    // highlight band: the weave alternates by 18 levels every 3 inner px.
+    let (mut lo, mut hi) = (255u8, 0u8);
+    for y in 100..116 {
+        for x in 80..96 {
+            let r = px[(y * w as usize + x) * 4];
+            lo = lo.min(r);
+            hi = hi.max(r);
+        }
+    }
+    assert!(hi - lo >= 10, "weave lost: red spans {lo}..{hi}");
+    assert!(
+        hi < 250,
+        "the slot was not multiplied over the fabric: {hi}"
+    );
+
+    // The same contents without a slot: a single-layer nested PSD
+    // (ag-psd's placed-transform) is replaced whole; the chart's corner
+    // test in chart_corners_land_on_the_transform_corners covers placement,
+    // here only that the render differs from the stored layer.
+    let Ok(bytes) = std::fs::read(format!("{FIXTURES}/ag-psd/placed-transform.psd")) else {
+        return;
+    };
+    let doc = compositor::open(&bytes, &Limits::default()).expect("opens");
+    let so = doc
+        .walk()
+        .into_iter()
+        .find(|l| matches!(l.kind, LayerKind::SmartObject(_)))
+        .expect("smart object")
+        .uuid
+        .to_string();
+    let body = json!({
+        "smart_objects": [{"uuid": so, "asset": {"base64": b64(&white)}}],
+        "export_options": {"image_format": "png", "image_size": "original"}
+    });
+    let req = parse(&body, MockupUuid::Optional).expect("valid");
+    let out =
+        compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &Limits::default())
+            .expect("renders");
+    let (px, ..) = compositor::encode::decode_png_rgba8(&out.bytes, u64::MAX).unwrap();
+    let (stored, _) = compositor::composite_rgba8(&doc, &Limits::default()).unwrap();
+    assert_ne!(px, stored, "the artwork replaced the single-layer contents");
+}

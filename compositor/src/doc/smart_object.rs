@@ -413,3 +413,50 @@ mod tests {
         assert!(!w.is_identity());
     }
 }
+
+/// True when an inner layer of a layered smart object (a nested PSD/PSB)
+/// is marked as the design slot: the layer a render replaces with the
+/// artwork, keeping the inner layers above and below it. Photoshop has no
+/// such mark, so templates use a name; we accept the names mockup authors
+/// use, compared without case and surrounding spaces or brackets:
+/// "Your Design", "Your Design Here", "Place Your Design Here", "Design
+/// Here", "Place Design Here", "Insert Design", "Replace Me", or any name
+/// starting with "@design".
+pub fn is_design_slot(name: &str) -> bool {
+    let n = name
+        .trim()
+        .trim_matches(|c: char| matches!(c, '[' | ']' | '(' | ')' | '<' | '>' | '{' | '}'))
+        .trim()
+        .to_lowercase();
+    const NAMES: [&str; 7] = [
+        "your design",
+        "your design here",
+        "place your design here",
+        "design here",
+        "place design here",
+        "insert design",
+        "replace me",
+    ];
+    NAMES.contains(&n.as_str()) || n.starts_with("@design")
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::is_design_slot;
+
+    #[test]
+    fn design_slot_names() {
+        for yes in [
+            "Your Design Here",
+            " [your design] ",
+            "@design",
+            "@Design front",
+            "REPLACE ME",
+        ] {
+            assert!(is_design_slot(yes), "{yes}");
+        }
+        for no in ["Design", "Background", "design texture", "Layer 1", ""] {
+            assert!(!is_design_slot(no), "{no}");
+        }
+    }
+}

@@ -28,10 +28,11 @@ use uuid::Uuid;
 pub struct CompositeOptions {
     /// Layers to treat as hidden (by UUID), in addition to hidden ones.
     pub hidden: HashSet<Uuid>,
-    /// Smart-object layers whose pixels are replaced (by UUID): canvas
-    /// rasters of new contents placed through the layer's transform. The
-    /// layer's masks, effects, clipping and blending apply to them as to
-    /// the stored pixels.
+    /// Layers whose pixels are replaced (by UUID): canvas rasters of new
+    /// contents, for smart objects placed through the layer's transform.
+    /// Applies to layers that draw stored pixels (pixel, smart object and
+    /// text layers). The layer's masks, effects, clipping and blending
+    /// apply to them as to the stored pixels.
     pub replacements: HashMap<Uuid, Raster>,
 }
 
@@ -534,11 +535,14 @@ impl State<'_> {
                 }
             }
             LayerKind::Shape => stored_shape(layer),
-            LayerKind::SmartObject(_) if self.opts.replacements.contains_key(&layer.uuid) => self
-                .opts
-                .replacements
-                .get(&layer.uuid)
-                .map(|r| plain(crop(r, area))),
+            LayerKind::Pixel | LayerKind::SmartObject(_) | LayerKind::Text(_)
+                if self.opts.replacements.contains_key(&layer.uuid) =>
+            {
+                self.opts
+                    .replacements
+                    .get(&layer.uuid)
+                    .map(|r| plain(crop(r, area)))
+            }
             LayerKind::Adjustment(_) => None,
             _ => layer.pixels.as_ref().map(|p| plain(p.to_raster(area))),
         }
@@ -707,7 +711,9 @@ fn drawn_extent(layers: &[Layer], replacements: &HashMap<Uuid, Raster>) -> Optio
             LayerKind::Group { children, .. } => drawn_extent(children, replacements)?,
             // New contents draw where they were placed, not where the old
             // ones did.
-            LayerKind::SmartObject(_) if replacements.contains_key(&l.uuid) => {
+            LayerKind::Pixel | LayerKind::SmartObject(_) | LayerKind::Text(_)
+                if replacements.contains_key(&l.uuid) =>
+            {
                 replacements[&l.uuid].rect
             }
             LayerKind::Pixel
