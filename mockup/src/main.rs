@@ -1,13 +1,17 @@
 //! `mockup`: the command-line face of the service.
 //!
-//! Offline subcommands run the compositor directly on files; the service
-//! host (`serve`) arrives with the edge API.
+//! `serve` hosts the edge-API component on wasmtime (see [`serve`]);
+//! `keys` manages API keys in its store; the offline subcommands run the
+//! compositor directly on files.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use compositor::Limits;
 use std::path::PathBuf;
 use std::time::Instant;
+
+#[cfg(not(target_family = "wasm"))]
+mod serve;
 
 #[cfg(not(target_family = "wasm"))]
 #[global_allocator]
@@ -26,6 +30,37 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the API (the edge-api component on wasmtime) with an embedded
+    /// SQLite store under --data, or a shared Redis store.
+    #[cfg(not(target_family = "wasm"))]
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: std::net::SocketAddr,
+        /// Data directory (SQLite store, compiled-component cache).
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// A shared store instead of SQLite: redis://HOST:PORT.
+        #[arg(long)]
+        store: Option<String>,
+        /// A non-public IP range the service may fetch URLs from (repeatable),
+        /// e.g. 127.0.0.1/32. Public addresses are always allowed.
+        #[arg(long = "allow-outbound", value_name = "CIDR")]
+        allow_outbound: Vec<String>,
+        /// The component to serve (default: edge_api.wasm from this build's
+        /// target directory, or $MOCKUP_COMPONENT).
+        #[arg(long)]
+        component: Option<PathBuf>,
+        /// Concurrent job workers.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+    },
+    /// Manage API keys.
+    #[cfg(not(target_family = "wasm"))]
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print a JSON description of a template: size, smart objects, text layers, layer tree.
     Inspect {
         /// PSD or PSB file.
@@ -71,6 +106,42 @@ enum Command {
     },
 }
 
+/// `mockup keys ...`
+#[cfg(not(target_family = "wasm"))]
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create an account with a new API key; prints the key (shown once) as
+    /// the last line of standard output.
+    Create {
+        /// A name for the account/key.
+        #[arg(long)]
+        name: String,
+        /// Starting credit balance.
+        #[arg(long, default_value_t = 100)]
+        credits: i64,
+        /// Data directory of the SQLite store.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// A Redis store instead: redis://HOST:PORT.
+        #[arg(long)]
+        store: Option<String>,
+    },
+}
+
+/// The component next to this binary's build, unless told otherwise.
+#[cfg(not(target_family = "wasm"))]
+fn default_component() -> PathBuf {
+    if let Some(p) = std::env::var_os("MOCKUP_COMPONENT") {
+        return PathBuf::from(p);
+    }
+    // target/{debug,release}/mockup -> target/wasm32-wasip2/release/edge_api.wasm
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.to_path_buf()))
+        .map(|target| target.join("wasm32-wasip2/release/edge_api.wasm"))
+        .unwrap_or_else(|| PathBuf::from("edge_api.wasm"))
+}
+
 fn main() {
     if let Err(e) = run(Cli::parse()) {
         eprintln!("error: {e:#}");
@@ -81,6 +152,47 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     let limits = Limits::default();
     match cli.command {
+        #[cfg(not(target_family = "wasm"))]
+        Command::Serve {
+            addr,
+            data,
+            store,
+            allow_outbound,
+            component,
+            workers,
+        } => {
+            let allow_outbound = allow_outbound
+                .iter()
+                .map(|c| c.parse().map_err(anyhow::Error::msg))
+                .collect::<Result<Vec<_>>>()?;
+            serve::run(serve::ServeOptions {
+                addr,
+                data,
+                store,
+                allow_outbound,
+                component: component.unwrap_or_else(default_component),
+                workers,
+            })?;
+        }
+        #[cfg(not(target_family = "wasm"))]
+        Command::Keys {
+            command:
+                KeysCommand::Create {
+                    name,
+                    credits,
+                    data,
+                    store,
+                },
+        } => {
+            let kv = serve::kv::open(store.as_deref(), &data)?;
+            let env = serve::native_env::NativeEnv {
+                store: serve::native_env::BackendStore(kv.into()),
+            };
+            let key = edge_api::create_api_key(&env, &name, credits)
+                .map_err(|e| anyhow::anyhow!("creating the key: {e:?}"))?;
+            eprintln!("created account {name:?} with {credits} credits; the key is shown once:");
+            println!("{key}");
+        }
         Command::Inspect { file } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;

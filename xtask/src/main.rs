@@ -1,8 +1,14 @@
 //! Project automation, in Rust so it runs wherever cargo does.
 //!
 //! `cargo xtask test` is the one command that runs every test: it makes sure
-//! the wasm targets are installed, proves the compositor builds for both of
-//! them, and runs the whole workspace's tests (unit, integration, fidelity).
+//! the wasm targets are installed, builds the edge-API component for
+//! wasm32-wasip2 and the compositor for wasm32-unknown-unknown, and runs the
+//! whole workspace's tests (unit, integration, fidelity, and the service
+//! tests, which start the real `mockup serve` with that component).
+//!
+//! `cargo xtask serve [mockup serve args]` builds the component and the
+//! host and starts the service (the README's first command);
+//! `cargo xtask component` only builds the component.
 
 use std::process::{Command, ExitCode};
 
@@ -12,8 +18,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
+        Some("component") => add_targets().and_then(|()| component()),
+        Some("serve") => serve(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test [extra cargo test args]");
+            eprintln!(
+                "usage: cargo xtask test [extra cargo test args]\n       cargo xtask serve [mockup serve args]\n       cargo xtask component"
+            );
             return ExitCode::from(2);
         }
     };
@@ -39,10 +49,75 @@ fn run(program: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn test(extra: &[String]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    // RUSTUP_AUTO_INSTALL=0 machines do not add the toolchain file's targets
-    // by themselves.
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// The C toolchain that compiles libwebp for wasm32-wasip2 (Debian
+/// packages; `.cargo/config.toml` names them). Installed with apt-get when
+/// missing, so the README's two commands work on a fresh machine.
+fn ensure_wasm_c_toolchain() -> Result<(), String> {
+    let has_clang = Command::new("clang-19").arg("--version").output().is_ok();
+    let has_libc = std::path::Path::new("/usr/include/wasm32-wasi").exists();
+    if has_clang && has_libc {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let (program, mut args) = if root {
+        ("apt-get", vec![])
+    } else {
+        ("sudo", vec!["apt-get"])
+    };
+    let mut update = args.clone();
+    update.extend(["update", "-q"]);
+    run(program, &update)?;
+    args.extend([
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        "clang-19",
+        "llvm-19",
+        "libclang-rt-19-dev-wasm32",
+        "wasi-libc",
+    ]);
+    run(program, &args).map_err(|e| {
+        format!("{e}\n(the wasm32-wasip2 build needs Debian's clang-19 and wasi-libc)")
+    })
+}
+
+/// Builds the edge-API component (release: it renders in wasm).
+fn component() -> Result<(), String> {
+    ensure_wasm_c_toolchain()?;
+    run(
+        &cargo(),
+        &[
+            "build",
+            "--release",
+            "--package",
+            "edge-api",
+            "--target",
+            "wasm32-wasip2",
+        ],
+    )
+}
+
+fn serve(extra: &[String]) -> Result<(), String> {
+    add_targets()?;
+    component()?;
+    let mut args = vec!["run", "--release", "--package", "mockup", "--", "serve"];
+    args.extend(extra.iter().map(String::as_str));
+    // The release host finds the component in the same target directory.
+    run(&cargo(), &args)
+}
+
+/// Adds the wasm targets: RUSTUP_AUTO_INSTALL=0 machines do not add the
+/// toolchain file's targets by themselves.
+fn add_targets() -> Result<(), String> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
@@ -60,12 +135,25 @@ fn test(extra: &[String]) -> Result<(), String> {
         args.extend(&missing);
         run("rustup", &args)?;
     }
-    for target in WASM_TARGETS {
-        run(
-            &cargo,
-            &["build", "--package", "compositor", "--target", target],
-        )?;
-    }
+    Ok(())
+}
+
+fn test(extra: &[String]) -> Result<(), String> {
+    let cargo = cargo();
+    add_targets()?;
+    // The component is what the service tests serve; building it also
+    // proves the compositor builds for wasm32-wasip2.
+    component()?;
+    run(
+        &cargo,
+        &[
+            "build",
+            "--package",
+            "compositor",
+            "--target",
+            "wasm32-unknown-unknown",
+        ],
+    )?;
     let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
     run_tests(&cargo, &args)

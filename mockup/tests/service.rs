@@ -1,0 +1,481 @@
+//! The service end to end: the real `mockup` binary serving the real
+//! component over HTTP, with its SQLite store in a temporary directory (and
+//! Redis when `MOCKUP_TEST_REDIS` names a server). A file server on
+//! 127.0.0.1 plays the customer's asset host.
+//!
+//! The component must be built first (`cargo xtask component`;
+//! `cargo xtask test` does it).
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mockup");
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let mut r = [0u8; 8];
+        getrandom::fill(&mut r).unwrap();
+        let p = std::env::temp_dir().join(format!(
+            "mockup-test-{tag}-{}",
+            r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `mockup serve`.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn component() -> PathBuf {
+    let exe = PathBuf::from(BIN);
+    let target = exe.parent().and_then(Path::parent).expect("target dir");
+    let c = target.join("wasm32-wasip2/release/edge_api.wasm");
+    assert!(
+        c.exists(),
+        "{} is missing: build it with `cargo xtask component` (cargo xtask test does)",
+        c.display()
+    );
+    c
+}
+
+fn store_args(data: &Path, redis: Option<&str>) -> Vec<String> {
+    let mut a = vec!["--data".to_string(), data.display().to_string()];
+    if let Some(url) = redis {
+        a.push("--store".into());
+        a.push(url.into());
+    }
+    a
+}
+
+/// Starts `mockup serve` on a free port and waits until it listens.
+fn serve(data: &Path, redis: Option<&str>, extra: &[&str]) -> Server {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve")
+        .args(["--addr", "127.0.0.1:0"])
+        .args(store_args(data, redis))
+        .arg("--component")
+        .arg(component())
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("mockup serve starts");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let url = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(url);
+                    sent = true;
+                    continue;
+                }
+            }
+            eprintln!("[serve] {line}");
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(300))
+        .expect("mockup serve reports its address");
+    Server { child, base }
+}
+
+fn create_key(data: &Path, redis: Option<&str>, name: &str, credits: i64) -> String {
+    let out = Command::new(BIN)
+        .args(["keys", "create", "--name", name, "--credits", &credits.to_string()])
+        .args(store_args(data, redis))
+        .output()
+        .expect("mockup keys create runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap();
+    let key = key.lines().last().unwrap().trim().to_string();
+    assert!(key.starts_with("sm_"), "{key}");
+    key
+}
+
+/// Serves `body` for every GET on a free 127.0.0.1 port; returns its URL.
+fn file_server(body: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&body);
+            });
+        }
+    });
+    format!("http://{addr}/template.psd")
+}
+
+/// A minimal HTTP client result.
+struct Reply {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!(
+                "not JSON (status {}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+fn request(method: &str, url: &str, key: Option<&str>, body: Option<&Value>) -> Reply {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(300)))
+        .build()
+        .into();
+    let mut resp = match (method, body) {
+        ("GET", _) => {
+            let mut r = agent.get(url);
+            if let Some(k) = key {
+                r = r.header("x-api-key", k);
+            }
+            r.call()
+        }
+        ("DELETE", _) => {
+            let mut r = agent.delete(url);
+            if let Some(k) = key {
+                r = r.header("x-api-key", k);
+            }
+            r.call()
+        }
+        (m, b) => {
+            let mut r = match m {
+                "PATCH" => agent.patch(url),
+                _ => agent.post(url),
+            };
+            if let Some(k) = key {
+                r = r.header("x-api-key", k);
+            }
+            r.header("content-type", "application/json")
+                .send(b.map_or(String::new(), |b| b.to_string()))
+        }
+    }
+    .expect("the request reaches the server");
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap();
+    Reply { status, body }
+}
+
+fn chart_png_b64() -> String {
+    let (w, h) = (64u32, 48u32);
+    let rgba: Vec<u8> = (0..w * h)
+        .flat_map(|i| [(i % w * 4) as u8, (i / w * 5) as u8, 128, 255])
+        .collect();
+    let png = compositor::encode::png_rgba8(&rgba, w, h).unwrap();
+    b64(&png)
+}
+
+fn b64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for k in 0..4 {
+            s.push(if k <= c.len() {
+                T[(n >> (18 - 6 * k) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    s
+}
+
+fn template() -> Vec<u8> {
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/small-mockup.psd"))
+        .expect("our fixture")
+}
+
+/// Polls a job until it is terminal.
+fn wait_job(base: &str, key: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let r = request("GET", &format!("{base}/api/v1/jobs/{id}"), Some(key), None);
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let job = r.json();
+        if matches!(
+            job["status"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        ) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} never finished: {job}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn upload(base: &str, key: &str, url: &str) -> Value {
+    let r = request(
+        "POST",
+        &format!("{base}/api/v1/psd/upload"),
+        Some(key),
+        Some(&json!({"psd_file_url": url, "psd_name": "Small mockup"})),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.json()["data"].clone()
+}
+
+fn design_uuid(mockup: &Value) -> String {
+    mockup["smart_objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Design")
+        .expect("the Design smart object")["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The whole journey on one store backend.
+fn journey(redis: Option<&str>) {
+    let data = TempDir::new("journey");
+    let a = create_key(&data.0, redis, "alice", 10);
+    let b = create_key(&data.0, redis, "bob", 10);
+    let server = serve(&data.0, redis, &["--allow-outbound", "127.0.0.1/32"]);
+    let base = server.base.as_str();
+
+    // Health and auth.
+    assert_eq!(request("GET", &format!("{base}/health"), None, None).status, 200);
+    assert_eq!(request("GET", &format!("{base}/api/v1/mockups"), None, None).status, 401);
+    assert_eq!(
+        request("GET", &format!("{base}/api/v1/mockups"), Some("sm_wrong"), None).status,
+        401
+    );
+    // Internal routes are not reachable from outside.
+    assert_eq!(
+        request("POST", &format!("{base}/internal/jobs/work"), Some(&a), Some(&json!({}))).status,
+        404
+    );
+
+    // Upload by URL from the "customer's" server.
+    let url = file_server(template());
+    let mockup = upload(base, &a, &url);
+    let mockup_uuid = mockup["uuid"].as_str().unwrap().to_string();
+    assert_eq!(mockup["width"], 320);
+    let design = design_uuid(&mockup);
+
+    // Get, list, layers; and isolation: Bob sees none of it.
+    let get = request("GET", &format!("{base}/api/v1/mockups/{mockup_uuid}"), Some(&a), None);
+    assert_eq!(get.status, 200);
+    let list = request("GET", &format!("{base}/api/v1/mockups"), Some(&a), None).json();
+    assert_eq!(list["data"]["total"], 1, "{list}");
+    for path in [
+        format!("/api/v1/mockups/{mockup_uuid}"),
+        format!("/api/v1/psd-mockups/{mockup_uuid}"),
+        format!("/api/v1/mockups/{mockup_uuid}/layers"),
+    ] {
+        assert_eq!(request("GET", &format!("{base}{path}"), Some(&b), None).status, 404, "{path}");
+    }
+    let list_b = request("GET", &format!("{base}/api/v1/mockups"), Some(&b), None).json();
+    assert_eq!(list_b["data"]["total"], 0);
+
+    // A synchronous render, served back by the service.
+    let render = json!({
+        "mockup_uuid": mockup_uuid,
+        "smart_objects": [{"uuid": design, "asset": {"base64": chart_png_b64(), "fit": "cover"}}],
+        "export_options": {"image_format": "webp", "image_size": 320, "quality": 90}
+    });
+    let r = request("POST", &format!("{base}/api/v1/renders"), Some(&a), Some(&render));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let out = r.json();
+    let file = out["data"]["print_files"][0]["export_path"].as_str().unwrap().to_string();
+    assert_eq!(out["data"]["print_files"][0]["smart_object_uuid"], design.as_str());
+    let img = request("GET", &file, None, None);
+    assert_eq!(img.status, 200);
+    assert_eq!(&img.body[8..12], b"WEBP", "a WebP file");
+    // Bob cannot render Alice's mockup.
+    let rb = request("POST", &format!("{base}/api/v1/renders"), Some(&b), Some(&render));
+    assert_eq!(rb.status, 404, "{}", String::from_utf8_lossy(&rb.body));
+
+    // Asynchronous: 202 with both ids, then the job succeeds.
+    let mut async_req = render.clone();
+    async_req["is_async"] = json!(true);
+    let r = request("POST", &format!("{base}/api/v1/renders"), Some(&a), Some(&async_req));
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let ack = r.json();
+    assert_eq!(ack["status"], "queued");
+    assert_eq!(ack["kind"], "render");
+    assert_eq!(ack["render_uuid"], ack["job_id"]);
+    let id = ack["job_id"].as_str().unwrap().to_string();
+    let job = wait_job(base, &a, &id);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let result = request("GET", job["result_url"].as_str().unwrap(), None, None);
+    assert_eq!(&result.body[8..12], b"WEBP");
+    assert_eq!(
+        request("GET", &format!("{base}/api/v1/jobs/{id}"), Some(&b), None).status,
+        404
+    );
+    let jobs = request("GET", &format!("{base}/api/v1/jobs?limit=1"), Some(&a), None).json();
+    assert!(jobs.to_string().contains(&id), "{jobs}");
+}
+
+#[test]
+fn journey_on_sqlite() {
+    journey(None);
+}
+
+#[test]
+fn journey_on_redis() {
+    let Ok(url) = std::env::var("MOCKUP_TEST_REDIS") else {
+        eprintln!("MOCKUP_TEST_REDIS not set; skipping the Redis journey");
+        return;
+    };
+    journey(Some(&url));
+}
+
+/// Without `--allow-outbound`, a loopback URL is refused by the host's
+/// policy, and the user gets a clear error, not a 500.
+#[test]
+fn private_addresses_are_refused() {
+    let data = TempDir::new("policy");
+    let key = create_key(&data.0, None, "carol", 5);
+    let server = serve(&data.0, None, &[]);
+    let url = file_server(template());
+    let r = request(
+        "POST",
+        &format!("{}/api/v1/psd/upload", server.base),
+        Some(&key),
+        Some(&json!({"psd_file_url": url})),
+    );
+    assert!(
+        (400..500).contains(&r.status) || r.status == 502,
+        "status {}: {}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+}
+
+/// Kill -9 with jobs queued and running, start again: every job finishes,
+/// once, and is charged once.
+#[test]
+fn jobs_survive_a_crash() {
+    let data = TempDir::new("crash");
+    let key = create_key(&data.0, None, "dave", 100);
+    let url = file_server(template());
+    let server = serve(&data.0, None, &["--allow-outbound", "127.0.0.1/32"]);
+    let base = server.base.clone();
+    let mockup = upload(&base, &key, &url);
+    let render = json!({
+        "mockup_uuid": mockup["uuid"],
+        "is_async": true,
+        "smart_objects": [{"uuid": design_uuid(&mockup), "asset": {"base64": chart_png_b64()}}],
+        "export_options": {"image_format": "png", "image_size": 320}
+    });
+    let ids: Vec<String> = (0..6)
+        .map(|_| {
+            let r = request("POST", &format!("{base}/api/v1/renders"), Some(&key), Some(&render));
+            assert_eq!(r.status, 202);
+            r.json()["job_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    // SIGKILL: no chance to clean up.
+    drop(server);
+    let server = serve(&data.0, None, &["--allow-outbound", "127.0.0.1/32"]);
+    for id in &ids {
+        let job = wait_job(&server.base, &key, id);
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert_eq!(job["credits_charged"], 1, "{job}");
+    }
+    let me = request("GET", &format!("{}/api/v1/me", server.base), Some(&key), None).json();
+    assert!(
+        me.to_string().contains("94"),
+        "100 credits minus 6 renders: {me}"
+    );
+}
+
+/// The official `sudomock` Python SDK, unmodified, against the server:
+/// `tests/sdk/sudomock_flows.py`. Skipped when the SDK is not installed,
+/// unless MOCKUP_REQUIRE_SDK=1 (set by `.ci/run`, which installs it).
+#[test]
+fn sdk_flows() {
+    let has_sdk = Command::new("python3")
+        .args(["-c", "import sudomock"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_sdk {
+        assert!(
+            std::env::var_os("MOCKUP_REQUIRE_SDK").is_none(),
+            "MOCKUP_REQUIRE_SDK is set but `import sudomock` fails"
+        );
+        eprintln!("the sudomock SDK is not installed; skipping (pip install sudomock==0.17.0)");
+        return;
+    }
+    let data = TempDir::new("sdk");
+    let a = create_key(&data.0, None, "sdk-a", 50);
+    let b = create_key(&data.0, None, "sdk-b", 50);
+    let server = serve(&data.0, None, &["--allow-outbound", "127.0.0.1/32"]);
+    let psd = file_server(template());
+    let art = {
+        let (w, h) = (64u32, 48u32);
+        let rgba: Vec<u8> = (0..w * h).flat_map(|i| [(i % w * 4) as u8, 90, 200, 255]).collect();
+        file_server(compositor::encode::png_rgba8(&rgba, w, h).unwrap())
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/sdk/sudomock_flows.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .env("MOCKUP_BASE", &server.base)
+        .env("MOCKUP_KEY", &a)
+        .env("MOCKUP_KEY_B", &b)
+        .env("MOCKUP_PSD_URL", &psd)
+        .env("MOCKUP_ART_URL", &art)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}");
+    assert!(
+        out.status.success(),
+        "SDK flows failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.matches("ok: ").count(), 11, "every flow ran");
+}
