@@ -264,7 +264,17 @@ pub fn place(
         for l in &layers {
             if let LayerKind::SmartObject(other) = &l.kind {
                 if other.placed_id == so.placed_id && l.visible && !hidden.contains(&l.uuid) {
-                    replacements.insert(l.uuid, place_on_canvas(&frame, other, canvas));
+                    // `position` without `size` moves the requested smart
+                    // object itself on the canvas (its bounds' top-left to
+                    // left/top), as the official SDK documents.
+                    let moved = match so_req.asset.as_ref().map(|a| (a.size, a.position)) {
+                        Some((None, Some((top, left)))) if l.uuid.to_string() == so_req.uuid => {
+                            Some(moved_to(other, left, top))
+                        }
+                        _ => None,
+                    };
+                    let target = moved.as_ref().unwrap_or(other);
+                    replacements.insert(l.uuid, place_on_canvas(&frame, target, canvas));
                 }
             }
         }
@@ -393,6 +403,24 @@ fn composite_nested(
 fn frame_size(so: &SmartObject) -> (u32, u32) {
     let clamp = |v: f64| v.round().clamp(1.0, 30_000.0) as u32;
     (clamp(so.content_size.0), clamp(so.content_size.1))
+}
+
+/// A copy of the smart object translated so its bounds' top-left is at
+/// (`left`, `top`); a missing coordinate keeps its current value.
+fn moved_to(so: &SmartObject, left: Option<i32>, top: Option<i32>) -> SmartObject {
+    let (mut x0, mut y0) = (f64::INFINITY, f64::INFINITY);
+    for p in so.quad.chunks_exact(2) {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+    }
+    let dx = left.map_or(0.0, |l| l as f64 - x0);
+    let dy = top.map_or(0.0, |t| t as f64 - y0);
+    let mut out = so.clone();
+    for p in out.quad.chunks_exact_mut(2) {
+        p[0] += dx;
+        p[1] += dy;
+    }
+    out
 }
 
 /// Draws a prepared frame through a placed layer's transform.

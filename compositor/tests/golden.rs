@@ -145,6 +145,13 @@ fn own_cases(doc: &Document) -> Vec<Case> {
         )),
     );
     add(
+        "position-moves-the-smart-object",
+        body(so(
+            asset(json!({"position": {"top": 20, "left": 30}})),
+            json!({}),
+        )),
+    );
+    add(
         "size-width-only-centred",
         body(so(asset(json!({"size": {"width": 60}})), json!({}))),
     );

@@ -324,3 +324,49 @@ fn nested_design_slot_keeps_the_inner_layers() {
     let (stored, _) = compositor::composite_rgba8(&doc, &Limits::default()).unwrap();
     assert_ne!(px, stored, "the artwork replaced the single-layer contents");
 }
+
+/// `position` without `size` moves the smart object itself on the canvas:
+/// its drawn bounds start at (left, top).
+#[test]
+fn position_without_size_moves_the_smart_object() {
+    let bytes = std::fs::read("../fixtures/small-mockup.psd").expect("own fixture");
+    let doc = compositor::open(&bytes, &Limits::default()).expect("opens");
+    let layers = doc.walk();
+    let design = layers
+        .iter()
+        .find(|l| l.name == "Design")
+        .unwrap()
+        .uuid
+        .to_string();
+    let hidden: Vec<String> = layers
+        .iter()
+        .filter(|l| l.name != "Design")
+        .map(|l| l.uuid.to_string())
+        .collect();
+    for (left, top) in [(30, 20), (150, 100)] {
+        let body = json!({
+            "smart_objects": [{"uuid": design, "asset": {"base64": b64(&chart_png()),
+                "position": {"top": top, "left": left}}}],
+            "hidden_layers": hidden,
+            "export_options": {"image_format": "png", "image_size": "original"}
+        });
+        let req = parse(&body, MockupUuid::Optional).expect("valid");
+        let out =
+            compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &Limits::default())
+                .expect("renders");
+        let (px, w, h) = compositor::encode::decode_png_rgba8(&out.bytes, u64::MAX).unwrap();
+        let (mut x0, mut y0) = (u32::MAX, u32::MAX);
+        for y in 0..h {
+            for x in 0..w {
+                if px[((y * w + x) * 4 + 3) as usize] > 128 {
+                    x0 = x0.min(x);
+                    y0 = y0.min(y);
+                }
+            }
+        }
+        assert!(
+            x0.abs_diff(left) <= 1 && y0.abs_diff(top) <= 1,
+            "bounds start at ({x0}, {y0}), asked ({left}, {top})"
+        );
+    }
+}
