@@ -1,0 +1,147 @@
+//! Stored blobs (PSD templates, render results) and the route serving
+//! results.
+//!
+//! A blob is a manifest at `blob:{id}` plus its bytes in chunks of
+//! [`CHUNK_SIZE`] at `blob:{id}:{n}`, so that no single store value is huge
+//! (key-value stores cap value sizes, and a PSD may be hundreds of MB).
+//! Chunks are written before the manifest, so a manifest never names a
+//! chunk that is not there yet.
+//!
+//! Result files are served without authentication at `GET /files/{id}`,
+//! like a CDN URL: the id is 128 random bits, so it cannot be guessed.
+//! Templates are private: they are never served.
+
+use crate::env::{get_json, set_json, Env};
+use crate::errors::ApiError;
+use crate::http::Response;
+use crate::util::random_hex128;
+use serde::{Deserialize, Serialize};
+
+/// Bytes per chunk.
+pub const CHUNK_SIZE: usize = 1 << 20;
+/// How long render results are kept: 7 days, as the hosted API does.
+pub const RESULT_RETENTION_MS: u64 = 7 * 24 * 3600 * 1000;
+
+/// What `blob:{id}` holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Total size in bytes.
+    pub size: u64,
+    /// Number of chunks.
+    pub chunks: u32,
+    /// Media type.
+    pub content_type: String,
+    /// Owning account.
+    pub account_id: String,
+    /// Unix milliseconds.
+    pub created_at: u64,
+    /// Unix milliseconds after which the blob is gone; `None` = kept.
+    pub expires_at: Option<u64>,
+    /// Served at `/files/{id}`.
+    pub public: bool,
+}
+
+/// Stores `bytes` and returns the new blob's id (32 hex digits).
+pub fn put(
+    env: &dyn Env,
+    account_id: &str,
+    bytes: &[u8],
+    content_type: &str,
+    public: bool,
+    retention_ms: Option<u64>,
+) -> Result<String, ApiError> {
+    let store = env.store();
+    let id = random_hex128(env);
+    let mut chunks = 0u32;
+    for (n, c) in bytes.chunks(CHUNK_SIZE).enumerate() {
+        store.set(&format!("blob:{id}:{n}"), c)?;
+        chunks += 1;
+    }
+    let now = env.now_ms();
+    let manifest = Manifest {
+        size: bytes.len() as u64,
+        chunks,
+        content_type: content_type.to_string(),
+        account_id: account_id.to_string(),
+        created_at: now,
+        expires_at: retention_ms.map(|r| now.saturating_add(r)),
+        public,
+    };
+    set_json(store, &format!("blob:{id}"), &manifest)?;
+    Ok(id)
+}
+
+/// The manifest and bytes of a live blob (`None` when absent, expired or
+/// incomplete). An expired blob is deleted on the way.
+pub fn get(env: &dyn Env, id: &str) -> Result<Option<(Manifest, Vec<u8>)>, ApiError> {
+    let store = env.store();
+    let Some(m) = get_json::<Manifest>(store, &format!("blob:{id}"))? else {
+        return Ok(None);
+    };
+    if m.expires_at.is_some_and(|e| env.now_ms() >= e) {
+        delete(env, id)?;
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(m.size.min(1 << 30) as usize);
+    for n in 0..m.chunks {
+        match store.get(&format!("blob:{id}:{n}"))? {
+            Some(c) => bytes.extend_from_slice(&c),
+            None => return Ok(None),
+        }
+    }
+    if bytes.len() as u64 != m.size {
+        return Ok(None);
+    }
+    Ok(Some((m, bytes)))
+}
+
+/// Removes a blob: the manifest first, so a half-deleted blob is never
+/// served.
+pub fn delete(env: &dyn Env, id: &str) -> Result<(), ApiError> {
+    let store = env.store();
+    let Some(m) = get_json::<Manifest>(store, &format!("blob:{id}"))? else {
+        return Ok(());
+    };
+    store.delete(&format!("blob:{id}"))?;
+    for n in 0..m.chunks {
+        store.delete(&format!("blob:{id}:{n}"))?;
+    }
+    Ok(())
+}
+
+/// File extension for a result's media type.
+pub fn extension(content_type: &str) -> &'static str {
+    match content_type {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/webp" => "webp",
+        _ => "bin",
+    }
+}
+
+/// The public URL of a result file.
+pub fn url(base_url: &str, id: &str, content_type: &str) -> String {
+    format!(
+        "{}/files/{id}.{}",
+        base_url.trim_end_matches('/'),
+        extension(content_type)
+    )
+}
+
+/// `GET /files/{id}[.ext]` (and `HEAD`): a public result file.
+pub fn serve(env: &dyn Env, name: &str, head: bool) -> Result<Response, ApiError> {
+    let not_found = || ApiError::NotFound("File not found".into());
+    let id = name.split_once('.').map_or(name, |(id, _)| id);
+    if id.len() != 32 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(not_found());
+    }
+    let (m, bytes) = get(env, id)?.ok_or_else(not_found)?;
+    if !m.public {
+        return Err(not_found());
+    }
+    let len = bytes.len().to_string();
+    let body = if head { Vec::new() } else { bytes };
+    Ok(Response::bytes(200, &m.content_type, body)
+        .with_header("content-length", &len)
+        .with_header("cache-control", "public, max-age=604800, immutable"))
+}
