@@ -35,6 +35,14 @@ pub use http::{Request, Response};
 
 /// Answers one request. Never panics on bad input: every failure is one of
 /// the spec's error responses.
-pub fn handle(env: &dyn Env, req: Request) -> Response {
+pub fn handle(env: &dyn Env, mut req: Request) -> Response {
+    // Hosts should split the query off, but a path that still carries one
+    // is handled the same way.
+    if let Some((path, query)) = req.path.split_once('?') {
+        let mut pairs = http::parse_query(query);
+        pairs.append(&mut req.query);
+        req.query = pairs;
+        req.path = path.to_string();
+    }
     router::dispatch(env, &req).unwrap_or_else(|e| e.to_response())
 }
