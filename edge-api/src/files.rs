@@ -7,11 +7,17 @@
 //! Chunks are written before the manifest, so a manifest never names a
 //! chunk that is not there yet.
 //!
+//! A blob with a retention is also listed under `expiry:{day}:{shard}` (the UTC
+//! day it expires, as days since 1970; the id's first hex digit), and [`sweep_expired`] deletes whole
+//! past days, so results nobody fetches again do not stay forever in a store
+//! that has neither expiry nor key scans. `expiry:swept` holds the first day
+//! not yet swept.
+//!
 //! Result files are served without authentication at `GET /files/{id}`,
 //! like a CDN URL: the id is 128 random bits, so it cannot be guessed.
 //! Templates are private: they are never served.
 
-use crate::env::{get_json, set_json, Env};
+use crate::env::{get_json, set_json, update_json, Env};
 use crate::errors::ApiError;
 use crate::http::Response;
 use crate::util::random_hex128;
@@ -68,7 +74,60 @@ pub fn put(
         public,
     };
     set_json(store, &format!("blob:{id}"), &manifest)?;
+    if let Some(e) = manifest.expires_at {
+        update_json(
+            store,
+            &format!("expiry:{}:{}", e / DAY_MS, shard(&id)),
+            |mut ids: Vec<String>| {
+                ids.push(id.clone());
+                Some(ids)
+            },
+        )?;
+    }
     Ok(id)
+}
+
+const DAY_MS: u64 = 24 * 3600 * 1000;
+/// A day's list is split by the id's first hex digit, so concurrent
+/// renders rarely contend for the same key.
+const SHARDS: [char; 16] = [
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
+];
+
+fn shard(id: &str) -> char {
+    id.chars().next().unwrap_or('0')
+}
+/// Days one sweep looks back when it has never run.
+const FIRST_SWEEP_DAYS: u64 = 8;
+/// Most days one sweep handles, so one call stays short.
+const DAYS_PER_SWEEP: u64 = 4;
+
+/// Deletes the blobs of every fully past expiry day (up to
+/// [`DAYS_PER_SWEEP`] days per call). Safe to run concurrently: deletes are
+/// idempotent and the progress marker only moves forward.
+pub fn sweep_expired(env: &dyn Env) -> Result<(), ApiError> {
+    let store = env.store();
+    let today = env.now_ms() / DAY_MS;
+    let from: u64 =
+        get_json(store, "expiry:swept")?.unwrap_or_else(|| today.saturating_sub(FIRST_SWEEP_DAYS));
+    let to = today.min(from + DAYS_PER_SWEEP);
+    if from >= to {
+        return Ok(());
+    }
+    for day in from..to {
+        // Every blob listed under a past day has expired: expires_at <
+        // (day + 1) * DAY_MS <= today * DAY_MS <= now.
+        for s in SHARDS {
+            let key = format!("expiry:{day}:{s}");
+            let ids: Vec<String> = get_json(store, &key)?.unwrap_or_default();
+            for id in ids {
+                delete(env, &id)?;
+            }
+            store.delete(&key)?;
+        }
+    }
+    update_json(store, "expiry:swept", |done: u64| (to > done).then_some(to))?;
+    Ok(())
 }
 
 /// The manifest and bytes of a live blob (`None` when absent, expired or

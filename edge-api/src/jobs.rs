@@ -308,7 +308,8 @@ pub fn get(env: &dyn Env, caller: &Caller, id: &str) -> Result<Response, ApiErro
 /// (409 once terminal). A worker still running it loses its final
 /// compare-and-swap and changes nothing.
 pub fn cancel(env: &dyn Env, caller: &Caller, id: &str) -> Result<Response, ApiError> {
-    loop {
+    // Each lost swap means the job changed meanwhile; a few rounds settle it.
+    for _ in 0..16 {
         let (mut job, raw) = load(env, caller, id)?;
         if job.status.is_terminal() {
             return Err(ApiError::Conflict(format!(
@@ -326,9 +327,13 @@ pub fn cancel(env: &dyn Env, caller: &Caller, id: &str) -> Result<Response, ApiE
         if swap(env, &raw, &job)?.is_some() {
             list_remove(env, QUEUE, id)?;
             list_remove(env, LEASED, id)?;
+            if job.kind == JobKind::Upload {
+                mockups::release_upload_blob(env, &job.payload)?;
+            }
             return Ok(Response::json(200, &job_json(&job, false)));
         }
     }
+    Err(ApiError::Conflict("The job is changing; try again".into()))
 }
 
 fn encode_cursor(e: &IndexEntry) -> String {
@@ -464,6 +469,8 @@ fn requeue_where(
             list_remove(env, LEASED, &id)?;
             if next.status == Status::Queued {
                 list_push(env, QUEUE, &id)?;
+            } else if next.kind == JobKind::Upload {
+                mockups::release_upload_blob(env, &next.payload)?;
             }
             moved.push(id);
         }
@@ -527,7 +534,11 @@ fn discard(env: &dyn Env, job: &JobRecord, outcome: &Outcome) -> Result<(), ApiE
             let rec: Option<mockups::MockupRecord> =
                 get_json(env.store(), &format!("mockup:{mockup_uuid}"))?;
             match rec {
-                Some(r) if r.account_id == job.account_id => mockups::remove(env, &r),
+                // The winner's mockup may share a directly uploaded blob:
+                // only a blob this run fetched itself is deleted.
+                Some(r) if r.account_id == job.account_id => {
+                    mockups::remove(env, &r, !mockups::uses_stored_blob(&job.payload))
+                }
                 _ => Ok(()),
             }
         }
@@ -579,6 +590,10 @@ pub fn run(env: &dyn Env, job: JobRecord, dispatched: Vec<u8>) -> Result<Option<
         }
         return Ok(None);
     }
+    if done.status == Status::Failed && done.kind == JobKind::Upload {
+        // A direct upload that failed leaves no mockup to own its file.
+        mockups::release_upload_blob(env, &done.payload)?;
+    }
     if done.status == Status::Succeeded && done.kind == JobKind::Render {
         // Charged once per job, whoever gets here.
         let marker = format!("charged:{}", done.id);
@@ -600,6 +615,9 @@ pub fn work(env: &dyn Env, req: &Request) -> Result<Response, ApiError> {
         .unwrap_or("worker")
         .to_string();
     let now = env.now_ms();
+    // The host calls this route regularly, which makes it the place for
+    // housekeeping that a store without expiry or scans cannot do itself.
+    crate::files::sweep_expired(env)?;
     requeue_where(env, &|j| j.lease_until.is_none_or(|u| u <= now))?;
     let Some((job, bytes)) = claim(env, &worker_id)? else {
         return Ok(Response::json(200, &json!({ "job_id": null })));

@@ -146,8 +146,8 @@ pub fn create(
     Ok((rec, json))
 }
 
-/// Removes a mockup, its inspection and its PSD.
-pub fn remove(env: &dyn Env, rec: &MockupRecord) -> Result<(), ApiError> {
+/// Removes a mockup, its inspection and (with `delete_blob`) its PSD.
+pub fn remove(env: &dyn Env, rec: &MockupRecord, delete_blob: bool) -> Result<(), ApiError> {
     let store = env.store();
     // The record goes first: from then on every route answers 404.
     store.delete(&format!("mockup:{}", rec.uuid))?;
@@ -161,7 +161,28 @@ pub fn remove(env: &dyn Env, rec: &MockupRecord) -> Result<(), ApiError> {
         },
     )?;
     store.delete(&format!("inspect:{}", rec.uuid))?;
-    files::delete(env, &rec.psd_blob)?;
+    if delete_blob {
+        files::delete(env, &rec.psd_blob)?;
+    }
+    Ok(())
+}
+
+/// Whether an upload job's file was stored at submit (a direct upload).
+pub fn uses_stored_blob(payload: &Value) -> bool {
+    serde_json::from_value::<UploadPayload>(payload.clone())
+        .is_ok_and(|p| matches!(p.source, UploadSource::Blob { .. }))
+}
+
+/// Deletes the stored file of a direct upload job that will never become
+/// a mockup (failed or cancelled).
+pub fn release_upload_blob(env: &dyn Env, payload: &Value) -> Result<(), ApiError> {
+    if let Ok(UploadPayload {
+        source: UploadSource::Blob { blob },
+        ..
+    }) = serde_json::from_value(payload.clone())
+    {
+        files::delete(env, &blob)?;
+    }
     Ok(())
 }
 
@@ -274,17 +295,19 @@ fn check_name(field: &str, v: Option<&Value>) -> Result<Option<String>, ApiError
     }
 }
 
-/// Whether a body is a raw template rather than JSON.
+/// Whether a body is a raw template rather than JSON: by its media type,
+/// or by the PSD signature (`curl --data-binary` sends a form type).
 fn is_direct_upload(req: &Request) -> bool {
-    matches!(
-        req.content_type().as_str(),
-        "application/octet-stream"
-            | "image/vnd.adobe.photoshop"
-            | "application/x-photoshop"
-            | "application/photoshop"
-            | "image/x-photoshop"
-            | "image/psd"
-    )
+    req.body.starts_with(b"8BPS")
+        || matches!(
+            req.content_type().as_str(),
+            "application/octet-stream"
+                | "image/vnd.adobe.photoshop"
+                | "application/x-photoshop"
+                | "application/photoshop"
+                | "image/x-photoshop"
+                | "image/psd"
+        )
 }
 
 /// `POST /api/v1/psd/upload`: JSON `{psd_file_url, psd_name?, is_async?}`,
@@ -516,7 +539,7 @@ pub fn rename(
 /// `DELETE /api/v1/mockups/{uuid}`.
 pub fn delete(env: &dyn Env, caller: &Caller, uuid: &str) -> Result<Response, ApiError> {
     let rec = load(env, caller, uuid)?;
-    remove(env, &rec)?;
+    remove(env, &rec, true)?;
     Ok(Response::json(
         200,
         &envelope(json!({ "uuid": uuid, "deleted": true })),

@@ -45,6 +45,20 @@ fn check_uuids(inspect: &Value, req: &RenderRequest) -> Result<(), ApiError> {
             )));
         }
     }
+    let texts: HashSet<&str> = inspect["text_layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["uuid"].as_str())
+        .collect();
+    for t in &req.text_layers {
+        let uuid = t["uuid"].as_str().unwrap_or("");
+        if !texts.contains(uuid) {
+            return Err(ApiError::BadRequest(format!(
+                "Text layer {uuid} not found in mockup"
+            )));
+        }
+    }
     let mut layers = HashSet::new();
     layer_uuids(&inspect["layers"], &mut layers);
     for h in &req.hidden_layers {
@@ -136,12 +150,19 @@ pub fn submit(env: &dyn Env, caller: &Caller, http: &Request) -> Result<Response
         }],
         "render_uuid": render_uuid,
     }));
-    if !rendered.warnings.is_empty() {
-        out["warnings"] = rendered
-            .warnings
-            .iter()
-            .map(|w| json!({ "code": w.code, "message": w.message }))
-            .collect();
+    let mut warnings: Vec<Value> = rendered
+        .warnings
+        .iter()
+        .map(|w| json!({ "code": w.code, "message": w.message }))
+        .collect();
+    if !req.text_layers.is_empty() {
+        warnings.push(json!({
+            "code": "text_layers_not_applied",
+            "message": "Text layer edits are not supported yet; text renders as in the template.",
+        }));
+    }
+    if !warnings.is_empty() {
+        out["warnings"] = Value::Array(warnings);
     }
     Ok(Response::json(200, &out))
 }
@@ -149,8 +170,10 @@ pub fn submit(env: &dyn Env, caller: &Caller, http: &Request) -> Result<Response
 /// Runs a render job. Returns the result URL and its blob id, or the
 /// failure to record on the job.
 pub fn run_job(env: &dyn Env, job: &JobRecord) -> Result<(String, String), String> {
-    let req = parse(&job.payload, MockupUuid::Required)
-        .map_err(|e| format!("Invalid render request: {}", e.len()))?;
+    let req = parse(&job.payload, MockupUuid::Required).map_err(|e| match e.first() {
+        Some(f) => format!("Invalid render request: {}: {}", f.field, f.message),
+        None => "Invalid render request".to_string(),
+    })?;
     let uuid = req.mockup_uuid.clone().unwrap_or_default();
     let caller = Caller {
         account_id: job.account_id.clone(),

@@ -1343,3 +1343,125 @@ fn garbage_never_panics_or_500s() {
         }
     }
 }
+
+#[test]
+fn big_blobs_are_stored_in_chunks() {
+    let e = env();
+    let data: Vec<u8> = (0..(5 << 19) + 7).map(|i| (i * 31 % 251) as u8).collect();
+    let id =
+        edge_api::files::put(&e, "acct", &data, "application/octet-stream", false, None).unwrap();
+    let keys = e.store.keys_with_prefix(&format!("blob:{id}"));
+    // Manifest + 3 chunks (1 MiB, 1 MiB, 0.5 MiB + 7 bytes).
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    for k in &keys {
+        assert!(e.store.get(k).unwrap().unwrap().len() <= edge_api::files::CHUNK_SIZE);
+    }
+    let (m, back) = edge_api::files::get(&e, &id).unwrap().unwrap();
+    assert_eq!(back, data);
+    assert_eq!(m.chunks, 3);
+    // Private blobs are never served.
+    assert_eq!(
+        handle(&e, Request::new("GET", &format!("/files/{id}"))).status,
+        404
+    );
+    edge_api::files::delete(&e, &id).unwrap();
+    assert!(e.store.keys_with_prefix(&format!("blob:{id}")).is_empty());
+}
+
+#[test]
+fn expired_results_are_swept_without_being_fetched() {
+    let e = env();
+    let key = create_api_key(&e, "main", 5).unwrap();
+    let (mockup, so) = upload(&e, &key);
+    let url = post(&e, &key, "/api/v1/renders", render_body(&mockup, &so)).json_body()["data"]
+        ["print_files"][0]["export_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = file_path(&url)[7..39].to_string();
+    assert_eq!(e.store.keys_with_prefix(&format!("blob:{id}")).len(), 2);
+    e.advance(6 * 24 * 3600 * 1000);
+    work(&e, "w");
+    assert_eq!(
+        e.store.keys_with_prefix(&format!("blob:{id}")).len(),
+        2,
+        "still retained"
+    );
+    e.advance(3 * 24 * 3600 * 1000);
+    // A sweep covers a few days per call; the host calls work often.
+    for _ in 0..3 {
+        work(&e, "w");
+    }
+    assert!(e.store.keys_with_prefix(&format!("blob:{id}")).is_empty());
+    assert!(e.store.keys_with_prefix("expiry:2").is_empty());
+    // The template (no retention) is untouched.
+    assert_eq!(
+        get(&e, &key, &format!("/api/v1/mockups/{mockup}")).status,
+        200
+    );
+    assert_eq!(
+        post(&e, &key, "/api/v1/renders", render_body(&mockup, &so)).status,
+        200
+    );
+}
+
+#[test]
+fn text_layer_uuids_are_checked() {
+    let e = env();
+    let key = create_api_key(&e, "main", 5).unwrap();
+    let (mockup, so) = upload(&e, &key);
+    let mut b = render_body(&mockup, &so);
+    let ghost = "128394ee-6758-4f2f-aa36-e2b19b152bd9";
+    b["text_layers"] = json!([{ "uuid": ghost, "text": "Hi" }]);
+    assert_error(
+        &post(&e, &key, "/api/v1/renders", b),
+        400,
+        &format!("Text layer {ghost} not found in mockup"),
+    );
+    assert_eq!(balance(&e, &key), 5);
+}
+
+#[test]
+fn raw_psd_body_is_an_upload_whatever_its_content_type() {
+    let e = env();
+    let key = create_api_key(&e, "main", 5).unwrap();
+    // What `curl --data-binary @file.psd` sends.
+    let r = handle(
+        &e,
+        Request::new("POST", "/api/v1/psd/upload")
+            .header("x-api-key", &key)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(fixture()),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json_body()["data"]["name"], "Untitled mockup");
+}
+
+#[test]
+fn cancelled_or_failed_direct_uploads_leave_no_file() {
+    let e = env();
+    let key = create_api_key(&e, "main", 5).unwrap();
+    let submit = |body: Vec<u8>| {
+        let r = handle(
+            &e,
+            Request::new("POST", "/api/v1/psd/upload")
+                .header("x-api-key", &key)
+                .header("content-type", "application/octet-stream")
+                .query("is_async", "true")
+                .body(body),
+        );
+        assert_eq!(r.status, 202);
+        r.json_body()["job_id"].as_str().unwrap().to_string()
+    };
+    let id = submit(fixture());
+    assert!(!e.store.keys_with_prefix("blob:").is_empty());
+    assert_eq!(
+        post(&e, &key, &format!("/api/v1/jobs/{id}/cancel"), json!({})).status,
+        200
+    );
+    assert!(e.store.keys_with_prefix("blob:").is_empty());
+    let id = submit(b"garbage".to_vec());
+    assert_eq!(work(&e, "w")["status"], "failed");
+    assert_eq!(job_status(&e, &key, &id)["status"], "failed");
+    assert!(e.store.keys_with_prefix("blob:").is_empty());
+}
