@@ -103,7 +103,7 @@ const FIRST_SWEEP_DAYS: u64 = 8;
 const DAYS_PER_SWEEP: u64 = 4;
 
 /// Deletes the blobs of every fully past expiry day (up to
-/// [`DAYS_PER_SWEEP`] days per call). Safe to run concurrently: deletes are
+/// four days per call). Safe to run concurrently: deletes are
 /// idempotent and the progress marker only moves forward.
 pub fn sweep_expired(env: &dyn Env) -> Result<(), ApiError> {
     let store = env.store();

@@ -94,7 +94,7 @@ pub fn inspection(env: &dyn Env, uuid: &str) -> Result<Value, ApiError> {
 
 /// Parses a template and stores it as a new mockup of `account_id`.
 /// `field` names the request field a bad file is reported against.
-/// Returns the record and the mockup's JSON.
+/// Returns the record and the template's inspection.
 pub fn create(
     env: &dyn Env,
     account_id: &str,
@@ -142,8 +142,7 @@ pub fn create(
             Some(ids)
         },
     )?;
-    let json = mockup_json(env, &rec, &inspect);
-    Ok((rec, json))
+    Ok((rec, inspect))
 }
 
 /// Removes a mockup, its inspection and (with `delete_blob`) its PSD.
@@ -187,8 +186,7 @@ pub fn release_upload_blob(env: &dyn Env, payload: &Value) -> Result<(), ApiErro
 }
 
 /// The mockup object of the API (`Mockup` in the SDK).
-pub fn mockup_json(env: &dyn Env, rec: &MockupRecord, inspect: &Value) -> Value {
-    let _ = env;
+pub fn mockup_json(rec: &MockupRecord, inspect: &Value) -> Value {
     let list = |k: &str| inspect[k].as_array().cloned().unwrap_or_default();
     let smart_objects: Vec<Value> = list("smart_objects")
         .into_iter()
@@ -351,9 +349,8 @@ pub fn upload(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response,
             };
             return jobs::submit(env, caller, JobKind::Upload, json!(payload), Some(name));
         }
-        let (_, mockup) = create(env, &caller.account_id, &name, &req.body, None, "body")?;
-        let inspect = inspection(env, mockup["uuid"].as_str().unwrap_or(""))?;
-        return Ok(mockup_response(mockup, &inspect));
+        let (rec, inspect) = create(env, &caller.account_id, &name, &req.body, None, "body")?;
+        return Ok(mockup_response(mockup_json(&rec, &inspect), &inspect));
     }
 
     let body = parse_json_body(req)?;
@@ -398,7 +395,7 @@ pub fn upload(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response,
     let bytes = env
         .fetch(&url)
         .map_err(|e| ApiError::BadGateway(format!("Could not download the PSD file: {e}")))?;
-    let (rec, mockup) = create(
+    let (rec, inspect) = create(
         env,
         &caller.account_id,
         &name,
@@ -406,8 +403,7 @@ pub fn upload(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response,
         None,
         "body -> psd_file_url",
     )?;
-    let inspect = inspection(env, &rec.uuid)?;
-    Ok(mockup_response(mockup, &inspect))
+    Ok(mockup_response(mockup_json(&rec, &inspect), &inspect))
 }
 
 /// Runs an upload job: fetches or loads the file and creates the mockup.
@@ -489,7 +485,7 @@ pub fn list(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response, A
         if let Some(rec) = get_json::<MockupRecord>(env.store(), &format!("mockup:{id}"))? {
             if rec.account_id == caller.account_id {
                 let inspect = inspection(env, id)?;
-                mockups.push(mockup_json(env, &rec, &inspect));
+                mockups.push(mockup_json(&rec, &inspect));
             }
         }
     }
@@ -506,7 +502,7 @@ pub fn list(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response, A
 pub fn get(env: &dyn Env, caller: &Caller, uuid: &str) -> Result<Response, ApiError> {
     let rec = load(env, caller, uuid)?;
     let inspect = inspection(env, uuid)?;
-    Ok(mockup_response(mockup_json(env, &rec, &inspect), &inspect))
+    Ok(mockup_response(mockup_json(&rec, &inspect), &inspect))
 }
 
 /// `PATCH /api/v1/mockups/{uuid}` with `{name}`.
