@@ -26,6 +26,8 @@ pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
 /// Longest mockup name.
 pub const MAX_NAME_CHARS: usize = 255;
+/// Width of the preview made at upload (the hosted API's main thumbnail).
+pub const THUMBNAIL_WIDTH: u32 = 720;
 
 /// What `mockup:{uuid}` holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +44,10 @@ pub struct MockupRecord {
     pub height: u32,
     /// Blob id of the PSD/PSB file.
     pub psd_blob: String,
+    /// Blob id of the preview (WebP, [`THUMBNAIL_WIDTH`] wide), if one
+    /// could be made.
+    #[serde(default)]
+    pub thumbnail_blob: Option<String>,
     /// Unix milliseconds.
     pub created_at: u64,
     /// Unix milliseconds.
@@ -108,6 +114,17 @@ pub fn create(
         .map_err(|e| ApiError::field(field, &format!("Could not read the PSD file: {e}")))?;
     let inspect = serde_json::to_value(compositor::inspect::inspect(&doc))
         .map_err(|_| ApiError::Internal("INSPECT_FAILED".into()))?;
+    let thumbnail_blob = match thumbnail(&doc, &limits) {
+        Some(webp) => Some(files::put(
+            env,
+            account_id,
+            &webp,
+            "image/webp",
+            true,
+            None,
+        )?),
+        None => None,
+    };
     drop(doc);
     let psd_blob = match existing_blob {
         Some(b) => b.to_string(),
@@ -128,6 +145,7 @@ pub fn create(
         width: inspect["width"].as_u64().unwrap_or(0) as u32,
         height: inspect["height"].as_u64().unwrap_or(0) as u32,
         psd_blob,
+        thumbnail_blob,
         created_at: now,
         updated_at: now,
     };
@@ -163,7 +181,36 @@ pub fn remove(env: &dyn Env, rec: &MockupRecord, delete_blob: bool) -> Result<()
     if delete_blob {
         files::delete(env, &rec.psd_blob)?;
     }
+    if let Some(t) = &rec.thumbnail_blob {
+        files::delete(env, t)?;
+    }
     Ok(())
+}
+
+/// The template as saved, re-composited and encoded as a WebP preview at
+/// most [`THUMBNAIL_WIDTH`] wide. `None` when it cannot be rendered: the
+/// mockup is still usable, its `thumbnail` is then empty (as the hosted API
+/// reports a failed preview).
+fn thumbnail(doc: &compositor::Document, limits: &compositor::Limits) -> Option<Vec<u8>> {
+    use compositor::request::{ExportOptions, ImageFormat, ImageSize, RenderRequest};
+    let req = RenderRequest {
+        mockup_uuid: None,
+        smart_objects: Vec::new(),
+        text_layers: Vec::new(),
+        hidden_layers: Vec::new(),
+        export_options: ExportOptions {
+            image_format: ImageFormat::Webp,
+            image_size: ImageSize::Width(doc.width.clamp(1, THUMBNAIL_WIDTH)),
+            quality: 80,
+            dpi: None,
+        },
+        export_label: None,
+        is_async: false,
+    };
+    let no_fetch = |_: &str| Err("no artwork in a preview".to_string());
+    compositor::mockup::render(doc, &req, &no_fetch, limits)
+        .ok()
+        .map(|r| r.bytes)
 }
 
 /// Whether an upload job's file was stored at submit (a direct upload).
@@ -185,8 +232,9 @@ pub fn release_upload_blob(env: &dyn Env, payload: &Value) -> Result<(), ApiErro
     Ok(())
 }
 
-/// The mockup object of the API (`Mockup` in the SDK).
-pub fn mockup_json(rec: &MockupRecord, inspect: &Value) -> Value {
+/// The mockup object of the API (`Mockup` in the SDK); `base_url` makes
+/// the thumbnail's URL.
+pub fn mockup_json(rec: &MockupRecord, inspect: &Value, base_url: &str) -> Value {
     let list = |k: &str| inspect[k].as_array().cloned().unwrap_or_default();
     let smart_objects: Vec<Value> = list("smart_objects")
         .into_iter()
@@ -222,12 +270,17 @@ pub fn mockup_json(rec: &MockupRecord, inspect: &Value) -> Value {
             })
         })
         .collect();
+    let thumbnail = rec
+        .thumbnail_blob
+        .as_ref()
+        .map(|t| files::url(base_url, t, "image/webp"));
     json!({
         "uuid": rec.uuid,
         "name": rec.name,
         "width": rec.width,
         "height": rec.height,
-        "thumbnail": "",
+        "thumbnail": thumbnail.clone().unwrap_or_default(),
+        "thumbnail_url": thumbnail,
         "smart_objects": smart_objects,
         "text_layers": text_layers,
         "created_at": iso8601(rec.created_at),
@@ -350,7 +403,10 @@ pub fn upload(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response,
             return jobs::submit(env, caller, JobKind::Upload, json!(payload), Some(name));
         }
         let (rec, inspect) = create(env, &caller.account_id, &name, &req.body, None, "body")?;
-        return Ok(mockup_response(mockup_json(&rec, &inspect), &inspect));
+        return Ok(mockup_response(
+            mockup_json(&rec, &inspect, &env.base_url()),
+            &inspect,
+        ));
     }
 
     let body = parse_json_body(req)?;
@@ -403,7 +459,10 @@ pub fn upload(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response,
         None,
         "body -> psd_file_url",
     )?;
-    Ok(mockup_response(mockup_json(&rec, &inspect), &inspect))
+    Ok(mockup_response(
+        mockup_json(&rec, &inspect, &env.base_url()),
+        &inspect,
+    ))
 }
 
 /// Runs an upload job: fetches or loads the file and creates the mockup.
@@ -485,7 +544,7 @@ pub fn list(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response, A
         if let Some(rec) = get_json::<MockupRecord>(env.store(), &format!("mockup:{id}"))? {
             if rec.account_id == caller.account_id {
                 let inspect = inspection(env, id)?;
-                mockups.push(mockup_json(&rec, &inspect));
+                mockups.push(mockup_json(&rec, &inspect, &env.base_url()));
             }
         }
     }
@@ -502,7 +561,10 @@ pub fn list(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response, A
 pub fn get(env: &dyn Env, caller: &Caller, uuid: &str) -> Result<Response, ApiError> {
     let rec = load(env, caller, uuid)?;
     let inspect = inspection(env, uuid)?;
-    Ok(mockup_response(mockup_json(&rec, &inspect), &inspect))
+    Ok(mockup_response(
+        mockup_json(&rec, &inspect, &env.base_url()),
+        &inspect,
+    ))
 }
 
 /// `PATCH /api/v1/mockups/{uuid}` with `{name}`.

@@ -194,6 +194,19 @@ fn assert_422(r: &Response, field: &str) {
     assert!(fields.contains(&field), "{fields:?} lacks {field}");
 }
 
+/// Number of stored render results (public PNG blobs; the tests render
+/// PNG, thumbnails are WebP).
+fn result_files(e: &TestEnv) -> usize {
+    e.store
+        .keys_with_prefix("blob:")
+        .into_iter()
+        .filter(|k| k.matches(':').count() == 1)
+        .map(|k| e.store.get(&k).unwrap().unwrap())
+        .map(|m| serde_json::from_slice::<Value>(&m).unwrap())
+        .filter(|m| m["public"] == true && m["content_type"] == "image/png")
+        .count()
+}
+
 /// The id of a result file from its URL.
 fn file_path(url: &str) -> String {
     url.strip_prefix(BASE)
@@ -316,6 +329,14 @@ fn upload_by_url_then_get_list_layers_rename_delete() {
     assert_eq!(sos[0]["size"], json!({ "width": 64, "height": 64 }));
     assert_eq!(sos[1]["name"], "Design");
     let uuid = m["uuid"].as_str().unwrap();
+    // The preview is served like a result: a WebP as wide as the template
+    // (which is narrower than 720).
+    let thumb = m["thumbnail"].as_str().unwrap();
+    assert_eq!(m["thumbnail_url"], thumb);
+    let t = handle(&e, Request::new("GET", &file_path(thumb)));
+    assert_eq!(t.status, 200);
+    assert_eq!(t.header_value("content-type"), Some("image/webp"));
+    assert_eq!((&t.body[..4], &t.body[8..12]), (&b"RIFF"[..], &b"WEBP"[..]));
     // Uploads are free.
     assert_eq!(balance(&e, &key), 10);
 
@@ -618,11 +639,7 @@ fn render_errors_map_to_spec_statuses_and_never_charge() {
     assert_422(&r(bad_art), "body -> smart_objects -> 0 -> asset");
 
     assert_eq!(balance(&e, &key), 5);
-    assert!(e.store.keys_with_prefix("blob:").iter().all(|k| {
-        // Only the template's blob exists: no result file was stored.
-        let m = e.store.get(k).unwrap().unwrap();
-        !String::from_utf8_lossy(&m).contains("\"public\":true")
-    }));
+    assert_eq!(result_files(&e), 0, "no result file was stored");
 }
 
 #[test]
@@ -962,16 +979,7 @@ fn late_finisher_loses_and_changes_nothing() {
     assert_eq!(j["credits_charged"], 1);
     assert_eq!(balance(&e, &key), 4, "charged exactly once");
     // host-a's result file was discarded: only host-b's is left.
-    let public: Vec<String> = e
-        .store
-        .keys_with_prefix("blob:")
-        .into_iter()
-        .filter(|k| k.matches(':').count() == 1)
-        .filter(|k| {
-            String::from_utf8_lossy(&e.store.get(k).unwrap().unwrap()).contains("\"public\":true")
-        })
-        .collect();
-    assert_eq!(public.len(), 1);
+    assert_eq!(result_files(&e), 1);
     let url = j["result_url"].as_str().unwrap();
     assert_eq!(handle(&e, Request::new("GET", &file_path(url))).status, 200);
 }
