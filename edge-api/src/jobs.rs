@@ -6,9 +6,11 @@
 //! * `job:{uuid}` -> [`JobRecord`], the single source of truth of a job's
 //!   state. Every state change is a compare-and-swap on this record, so two
 //!   hosts can never both move a job.
-//! * `idx:jobs:{account}` -> [`IndexEntry`] list, newest first (the owner's
-//!   list; carries `created_at` and `kind` so filtering and the keyset cursor
-//!   need no record reads beyond the page).
+//! * `idx:jobs:{account}:{n}` -> page `n` of the owner's [`IndexEntry`]
+//!   list, newest first, at most [`INDEX_PAGE`] entries; `idx:jobs:{account}:head`
+//!   -> the page new jobs go to. Entries carry `created_at` and `kind`, so
+//!   filtering and the keyset cursor read no job record beyond the page
+//!   shown, and no single value grows without bound.
 //! * `queue:jobs` -> job ids that are (or were) `queued`, oldest first. A hint
 //!   only: an id whose record is no longer `queued` is dropped when met.
 //! * `queue:leased` -> job ids that are (or were) `dispatched`/`running`, for
@@ -38,6 +40,8 @@ pub const LEASE_MS: u64 = 15 * 60 * 1000;
 /// Claims after which a job that keeps losing its worker is failed instead
 /// of requeued (a template that crashes the worker must not loop forever).
 pub const MAX_ATTEMPTS: u32 = 3;
+/// Entries per page of an account's job index.
+pub const INDEX_PAGE: usize = 256;
 /// Default page size of the job list.
 pub const DEFAULT_LIMIT: u64 = 20;
 /// Largest page size of the job list.
@@ -231,19 +235,13 @@ pub fn submit(
     // Record, then the owner's index, then the queue: a job is visible to
     // its owner before a worker can pick it up.
     set_json(store, &job_key(&job.id), &job)?;
-    update_json(
-        store,
-        &format!("idx:jobs:{}", job.account_id),
-        |mut entries: Vec<IndexEntry>| {
-            entries.insert(
-                0,
-                IndexEntry {
-                    t: now,
-                    id: job.id.clone(),
-                    kind,
-                },
-            );
-            Some(entries)
+    index_insert(
+        env,
+        &job.account_id,
+        IndexEntry {
+            t: now,
+            id: job.id.clone(),
+            kind,
         },
     )?;
     list_push(env, QUEUE, &job.id)?;
@@ -336,14 +334,70 @@ pub fn cancel(env: &dyn Env, caller: &Caller, id: &str) -> Result<Response, ApiE
     Err(ApiError::Conflict("The job is changing; try again".into()))
 }
 
-fn encode_cursor(e: &IndexEntry) -> String {
-    hex(format!("{}|{}", e.t, e.id).as_bytes())
+fn index_head_key(account: &str) -> String {
+    format!("idx:jobs:{account}:head")
 }
 
-fn decode_cursor(s: &str) -> Option<(u64, String)> {
+fn index_page_key(account: &str, n: u64) -> String {
+    format!("idx:jobs:{account}:{n}")
+}
+
+/// Adds a job to the head page of its owner's index, opening a new page
+/// when the head one is full.
+fn index_insert(env: &dyn Env, account: &str, entry: IndexEntry) -> Result<(), ApiError> {
+    let store = env.store();
+    let head_key = index_head_key(account);
+    for _ in 0..64 {
+        let raw = store.get(&head_key)?;
+        let head: u64 = raw
+            .as_deref()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(0);
+        let mut full = false;
+        update_json(
+            store,
+            &index_page_key(account, head),
+            |mut entries: Vec<IndexEntry>| {
+                full = entries.len() >= INDEX_PAGE;
+                if full {
+                    return None;
+                }
+                entries.insert(0, entry.clone());
+                Some(entries)
+            },
+        )?;
+        if !full {
+            return Ok(());
+        }
+        // Of several writers finding the page full, one moves the head.
+        store.compare_and_swap(&head_key, raw.as_deref(), &to_bytes(&(head + 1)))?;
+    }
+    Err(ApiError::Internal("INDEX_CONTENTION".into()))
+}
+
+/// A list position: the last entry shown and the index page it is on.
+struct Cursor {
+    t: u64,
+    id: String,
+    page: u64,
+}
+
+fn encode_cursor(e: &IndexEntry, page: u64) -> String {
+    hex(format!("{}|{}|{page}", e.t, e.id).as_bytes())
+}
+
+fn decode_cursor(s: &str) -> Option<Cursor> {
     let text = String::from_utf8(unhex(s)?).ok()?;
-    let (t, id) = text.split_once('|')?;
-    is_uuid(id).then(|| Some((t.parse().ok()?, id.to_string())))?
+    let mut parts = text.split('|');
+    let (t, id, page) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !is_uuid(id) {
+        return None;
+    }
+    Some(Cursor {
+        t: t.parse().ok()?,
+        id: id.to_string(),
+        page: page.parse().ok()?,
+    })
 }
 
 /// `GET /api/v1/jobs?kind=&limit=&cursor=`: newest first, keyset cursor
@@ -374,29 +428,48 @@ pub fn list(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response, A
             decode_cursor(c).ok_or_else(|| ApiError::field("query -> cursor", "Invalid cursor"))?,
         ),
     };
-    let mut entries: Vec<IndexEntry> =
-        get_json(env.store(), &format!("idx:jobs:{}", caller.account_id))?.unwrap_or_default();
-    // Concurrent submits may prepend slightly out of order; the keyset order
-    // is by (created_at, id), newest first.
-    entries.sort_by(|a, b| (b.t, &b.id).cmp(&(a.t, &a.id)));
-    let mut page = entries
-        .iter()
-        .filter(|e| kind.is_none_or(|k| e.kind == k))
-        .filter(|e| after.as_ref().is_none_or(|(t, id)| (e.t, &e.id) < (*t, id)))
-        .take(limit + 1);
+    let store = env.store();
+    let head: u64 = get_json(store, &index_head_key(&caller.account_id))?.unwrap_or(0);
+    // Concurrent submits can leave entries slightly out of order, also
+    // across a page boundary: start one page above the cursor's and read
+    // one page past the first that completes the list, then sort.
+    let start = after.as_ref().map_or(head, |c| (c.page + 1).min(head));
+    let mut found: Vec<(IndexEntry, u64)> = Vec::new();
+    let mut margin_read = false;
+    for n in (0..=start).rev() {
+        let entries: Vec<IndexEntry> =
+            get_json(store, &index_page_key(&caller.account_id, n))?.unwrap_or_default();
+        found.extend(
+            entries
+                .into_iter()
+                .filter(|e| kind.is_none_or(|k| e.kind == k))
+                .filter(|e| {
+                    after
+                        .as_ref()
+                        .is_none_or(|c| (e.t, e.id.as_str()) < (c.t, c.id.as_str()))
+                })
+                .map(|e| (e, n)),
+        );
+        if found.len() > limit {
+            if margin_read {
+                break;
+            }
+            margin_read = true;
+        }
+    }
+    found.sort_by(|(a, _), (b, _)| (b.t, &b.id).cmp(&(a.t, &a.id)));
+    let more = found.len() > limit;
+    found.truncate(limit);
     let mut jobs = Vec::new();
-    let mut last = None;
-    for e in page.by_ref().take(limit) {
+    for (e, _) in &found {
         if let Some((job, _)) = read(env, &e.id)? {
             if job.account_id == caller.account_id {
                 jobs.push(job_json(&job, true));
             }
         }
-        last = Some(e);
     }
-    let more = page.next().is_some();
-    let next_cursor = match (more, last) {
-        (true, Some(e)) => Value::String(encode_cursor(e)),
+    let next_cursor = match (more, found.last()) {
+        (true, Some((e, page))) => Value::String(encode_cursor(e, *page)),
         _ => Value::Null,
     };
     Ok(Response::json(

@@ -1473,3 +1473,54 @@ fn cancelled_or_failed_direct_uploads_leave_no_file() {
     assert_eq!(job_status(&e, &key, &id)["status"], "failed");
     assert!(e.store.keys_with_prefix("blob:").is_empty());
 }
+
+#[test]
+fn job_index_spans_pages_without_losing_order() {
+    let e = env();
+    let key = create_api_key(&e, "main", 1000).unwrap();
+    let (mockup, so) = upload(&e, &key);
+    let n = jobs::INDEX_PAGE + 44;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        // Some jobs share a millisecond: the id breaks the tie.
+        if i % 3 != 0 {
+            e.advance(1000);
+        }
+        ids.push(submit_async(&e, &key, &mockup, &so));
+    }
+    let pages = e.store.keys_with_prefix("idx:jobs:");
+    assert_eq!(pages.len(), 3, "two pages and the head: {pages:?}");
+    for p in pages.iter().filter(|p| !p.ends_with(":head")) {
+        let v: Value = serde_json::from_slice(&e.store.get(p).unwrap().unwrap()).unwrap();
+        assert!(v.as_array().unwrap().len() <= jobs::INDEX_PAGE);
+    }
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut req = Request::new("GET", "/api/v1/jobs")
+            .header("x-api-key", &key)
+            .query("limit", "50");
+        if let Some(c) = &cursor {
+            req = req.query("cursor", c);
+        }
+        let b = handle(&e, req).json_body();
+        for j in b["jobs"].as_array().unwrap() {
+            seen.push((
+                j["created_at"].as_str().unwrap().to_string(),
+                j["render_uuid"].as_str().unwrap().to_string(),
+            ));
+        }
+        match b["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), n);
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "newest first, ties by id");
+    let mut all: Vec<String> = seen.into_iter().map(|(_, id)| id).collect();
+    all.sort();
+    ids.sort();
+    assert_eq!(all, ids, "every job exactly once");
+}
