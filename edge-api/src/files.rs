@@ -8,7 +8,8 @@
 //! chunk that is not there yet.
 //!
 //! A blob with a retention is also listed under `expiry:{day}:{shard}` (the UTC
-//! day it expires, as days since 1970; the id's first hex digit), and [`sweep_expired`] deletes whole
+//! day it expires, as days since 1970; the first hex digit of the id's
+//! SHA-256), as are other keys kept for a while only ([`expire_key`]), and [`sweep_expired`] deletes whole
 //! past days, so results nobody fetches again do not stay forever in a store
 //! that has neither expiry nor key scans. `expiry:swept` holds the first day
 //! not yet swept.
@@ -75,28 +76,38 @@ pub fn put(
     };
     set_json(store, &format!("blob:{id}"), &manifest)?;
     if let Some(e) = manifest.expires_at {
-        update_json(
-            store,
-            &format!("expiry:{}:{}", e / DAY_MS, shard(&id)),
-            |mut ids: Vec<String>| {
-                ids.push(id.clone());
-                Some(ids)
-            },
-        )?;
+        schedule(env, &id, e)?;
     }
     Ok(id)
 }
 
+/// Lists `entry` (a blob id, or `key:` and a store key) for deletion by
+/// the sweep once `at` (unix milliseconds) has passed.
+fn schedule(env: &dyn Env, entry: &str, at: u64) -> Result<(), ApiError> {
+    let shard = crate::util::sha256_hex(entry.as_bytes());
+    update_json(
+        env.store(),
+        &format!("expiry:{}:{}", at / DAY_MS, &shard[..1]),
+        |mut entries: Vec<String>| {
+            entries.push(entry.to_string());
+            Some(entries)
+        },
+    )?;
+    Ok(())
+}
+
+/// Has the sweep delete the store key `key` after `at` (unix
+/// milliseconds), for records kept for a while only (idempotency keys).
+pub fn expire_key(env: &dyn Env, key: &str, at: u64) -> Result<(), ApiError> {
+    schedule(env, &format!("key:{key}"), at)
+}
+
 const DAY_MS: u64 = 24 * 3600 * 1000;
-/// A day's list is split by the id's first hex digit, so concurrent
-/// renders rarely contend for the same key.
+/// A day's list is split by the first hex digit of the entry's hash, so
+/// concurrent renders rarely contend for the same key.
 const SHARDS: [char; 16] = [
     '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
 ];
-
-fn shard(id: &str) -> char {
-    id.chars().next().unwrap_or('0')
-}
 /// Days one sweep looks back when it has never run.
 const FIRST_SWEEP_DAYS: u64 = 8;
 /// Most days one sweep handles, so one call stays short.
@@ -119,9 +130,12 @@ pub fn sweep_expired(env: &dyn Env) -> Result<(), ApiError> {
         // (day + 1) * DAY_MS <= today * DAY_MS <= now.
         for s in SHARDS {
             let key = format!("expiry:{day}:{s}");
-            let ids: Vec<String> = get_json(store, &key)?.unwrap_or_default();
-            for id in ids {
-                delete(env, &id)?;
+            let entries: Vec<String> = get_json(store, &key)?.unwrap_or_default();
+            for entry in entries {
+                match entry.strip_prefix("key:") {
+                    Some(k) => store.delete(k)?,
+                    None => delete(env, &entry)?,
+                }
             }
             store.delete(&key)?;
         }

@@ -6,7 +6,7 @@
 //! requests cannot both run it: the second gets 409), or the finished
 //! response. Only deterministic answers are stored (2xx and 4xx other than
 //! 402/409/429); after a 5xx, 502, 402 or 429 the key is released so a retry
-//! runs again.
+//! runs again. Finished keys are forgotten after [`RETENTION_MS`].
 
 use crate::accounts::Caller;
 use crate::env::{to_bytes, Env};
@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 /// After this long a pending marker is taken to belong to a crashed request.
 pub const PENDING_TIMEOUT_MS: u64 = 10 * 60 * 1000;
+/// How long a finished key is remembered (as Stripe does): after that the
+/// sweep deletes it and the key may be used afresh.
+pub const RETENTION_MS: u64 = 24 * 3600 * 1000;
 /// Longest accepted key.
 pub const MAX_KEY_CHARS: usize = 255;
 
@@ -139,7 +142,9 @@ pub fn run(
             }),
             ..pending
         };
-        store.compare_and_swap(&skey, Some(&pending_bytes), &to_bytes(&done))?;
+        if store.compare_and_swap(&skey, Some(&pending_bytes), &to_bytes(&done))? {
+            crate::files::expire_key(env, &skey, env.now_ms().saturating_add(RETENTION_MS))?;
+        }
     } else {
         // Released by overwriting our own marker with a value that reads as
         // "absent"; a plain delete could remove a marker another request

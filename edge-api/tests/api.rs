@@ -1524,3 +1524,30 @@ fn job_index_spans_pages_without_losing_order() {
     ids.sort();
     assert_eq!(all, ids, "every job exactly once");
 }
+
+#[test]
+fn idempotency_keys_are_forgotten_after_a_day() {
+    let e = env();
+    let key = create_api_key(&e, "main", 5).unwrap();
+    let (mockup, so) = upload(&e, &key);
+    let req = || {
+        Request::new("POST", "/api/v1/renders")
+            .header("x-api-key", &key)
+            .header("idempotency-key", "daily")
+            .json(&render_body(&mockup, &so))
+    };
+    let first = handle(&e, req());
+    e.advance(23 * 3600 * 1000);
+    work(&e, "w");
+    assert_eq!(handle(&e, req()).body, first.body, "still remembered");
+    assert_eq!(balance(&e, &key), 4);
+    e.advance(2 * 24 * 3600 * 1000);
+    for _ in 0..3 {
+        work(&e, "w");
+    }
+    assert!(e.store.keys_with_prefix("idem:").is_empty());
+    let again = handle(&e, req());
+    assert_eq!(again.status, 200);
+    assert_ne!(again.body, first.body);
+    assert_eq!(balance(&e, &key), 3);
+}
