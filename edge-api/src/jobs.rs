@@ -26,6 +26,7 @@
 use crate::accounts::{self, Caller};
 use crate::env::{get_json, set_json, to_bytes, update_json, Env};
 use crate::errors::ApiError;
+use crate::files;
 use crate::http::{Request, Response};
 use crate::mockups::{self, query_int};
 use crate::renders;
@@ -40,6 +41,10 @@ pub const LEASE_MS: u64 = 15 * 60 * 1000;
 /// Claims after which a job that keeps losing its worker is failed instead
 /// of requeued (a template that crashes the worker must not loop forever).
 pub const MAX_ATTEMPTS: u32 = 3;
+/// Largest payload kept inside the job record. A render request with
+/// base64 artwork can be megabytes: it goes to a private blob instead, so
+/// the record (rewritten at every state change) stays small.
+pub const INLINE_PAYLOAD_MAX: usize = 64 << 10;
 /// Entries per page of an account's job index.
 pub const INDEX_PAGE: usize = 256;
 /// Default page size of the job list.
@@ -210,6 +215,20 @@ pub fn submit(
     mockup_name: Option<String>,
 ) -> Result<Response, ApiError> {
     let now = env.now_ms();
+    let bytes = to_bytes(&payload);
+    let payload = if bytes.len() > INLINE_PAYLOAD_MAX {
+        let blob = files::put(
+            env,
+            &caller.account_id,
+            &bytes,
+            "application/json",
+            false,
+            None,
+        )?;
+        json!({ "payload_blob": blob })
+    } else {
+        payload
+    };
     let job = JobRecord {
         id: uuid_v4(env),
         account_id: caller.account_id.clone(),
@@ -253,6 +272,25 @@ pub fn submit(
         "status_url": format!("/api/v1/jobs/{}", job.id),
     });
     Ok(Response::json(202, &body))
+}
+
+/// The work of a job, loaded from its blob when it was too big to inline.
+pub fn payload(env: &dyn Env, job: &JobRecord) -> Result<Value, String> {
+    let Some(blob) = job.payload["payload_blob"].as_str() else {
+        return Ok(job.payload.clone());
+    };
+    let (_, bytes) = files::get(env, blob)
+        .map_err(|e| e.to_string())?
+        .ok_or("The job's request is no longer available")?;
+    serde_json::from_slice(&bytes).map_err(|_| "The job's request is unreadable".to_string())
+}
+
+/// Deletes a job's payload blob once the job is terminal.
+fn release_payload(env: &dyn Env, job: &JobRecord) -> Result<(), ApiError> {
+    match job.payload["payload_blob"].as_str() {
+        Some(blob) => files::delete(env, blob),
+        None => Ok(()),
+    }
 }
 
 /// The job object of the API (bare, as the spec and the SDK expect).
@@ -328,6 +366,7 @@ pub fn cancel(env: &dyn Env, caller: &Caller, id: &str) -> Result<Response, ApiE
             if job.kind == JobKind::Upload {
                 mockups::release_upload_blob(env, &job.payload)?;
             }
+            release_payload(env, &job)?;
             return Ok(Response::json(200, &job_json(&job, false)));
         }
     }
@@ -542,8 +581,11 @@ fn requeue_where(
             list_remove(env, LEASED, &id)?;
             if next.status == Status::Queued {
                 list_push(env, QUEUE, &id)?;
-            } else if next.kind == JobKind::Upload {
-                mockups::release_upload_blob(env, &next.payload)?;
+            } else {
+                if next.kind == JobKind::Upload {
+                    mockups::release_upload_blob(env, &next.payload)?;
+                }
+                release_payload(env, &next)?;
             }
             moved.push(id);
         }
@@ -594,7 +636,7 @@ fn execute(env: &dyn Env, job: &JobRecord) -> Result<Outcome, String> {
         JobKind::Render => {
             renders::run_job(env, job).map(|(url, blob)| Outcome::Render { url, blob })
         }
-        JobKind::Upload => mockups::run_upload(env, &job.account_id, &job.payload)
+        JobKind::Upload => mockups::run_upload(env, &job.account_id, &payload(env, job)?)
             .map(|mockup_uuid| Outcome::Upload { mockup_uuid }),
     }
 }
@@ -602,7 +644,7 @@ fn execute(env: &dyn Env, job: &JobRecord) -> Result<Outcome, String> {
 /// Undoes the side effects of an outcome whose job was finished elsewhere.
 fn discard(env: &dyn Env, job: &JobRecord, outcome: &Outcome) -> Result<(), ApiError> {
     match outcome {
-        Outcome::Render { blob, .. } => crate::files::delete(env, blob),
+        Outcome::Render { blob, .. } => files::delete(env, blob),
         Outcome::Upload { mockup_uuid } => {
             let rec: Option<mockups::MockupRecord> =
                 get_json(env.store(), &format!("mockup:{mockup_uuid}"))?;
@@ -667,6 +709,7 @@ pub fn run(env: &dyn Env, job: JobRecord, dispatched: Vec<u8>) -> Result<Option<
         // A direct upload that failed leaves no mockup to own its file.
         mockups::release_upload_blob(env, &done.payload)?;
     }
+    release_payload(env, &done)?;
     if done.status == Status::Succeeded && done.kind == JobKind::Render {
         // Charged once per job, whoever gets here.
         let marker = format!("charged:{}", done.id);
@@ -690,7 +733,7 @@ pub fn work(env: &dyn Env, req: &Request) -> Result<Response, ApiError> {
     let now = env.now_ms();
     // The host calls this route regularly, which makes it the place for
     // housekeeping that a store without expiry or scans cannot do itself.
-    crate::files::sweep_expired(env)?;
+    files::sweep_expired(env)?;
     requeue_where(env, &|j| j.lease_until.is_none_or(|u| u <= now))?;
     let Some((job, bytes)) = claim(env, &worker_id)? else {
         return Ok(Response::json(200, &json!({ "job_id": null })));

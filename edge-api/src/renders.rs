@@ -170,7 +170,8 @@ pub fn submit(env: &dyn Env, caller: &Caller, http: &Request) -> Result<Response
 /// Runs a render job. Returns the result URL and its blob id, or the
 /// failure to record on the job.
 pub fn run_job(env: &dyn Env, job: &JobRecord) -> Result<(String, String), String> {
-    let req = parse(&job.payload, MockupUuid::Required).map_err(|e| match e.first() {
+    let body = jobs::payload(env, job)?;
+    let req = parse(&body, MockupUuid::Required).map_err(|e| match e.first() {
         Some(f) => format!("Invalid render request: {}: {}", f.field, f.message),
         None => "Invalid render request".to_string(),
     })?;

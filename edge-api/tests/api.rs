@@ -1551,3 +1551,65 @@ fn idempotency_keys_are_forgotten_after_a_day() {
     assert_ne!(again.body, first.body);
     assert_eq!(balance(&e, &key), 3);
 }
+
+#[test]
+fn big_async_requests_keep_the_job_record_small() {
+    let e = env();
+    let key = create_api_key(&e, "main", 5).unwrap();
+    let (mockup, so) = upload(&e, &key);
+    // Noise does not compress: a PNG of about 160 KB.
+    let (w, h) = (200u32, 200u32);
+    let noise: Vec<u8> = (0..w * h * 4)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let png = compositor::encode::png_rgba8(&noise, w, h).unwrap();
+    assert!(png.len() > jobs::INLINE_PAYLOAD_MAX);
+    let b64 = {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut s = String::new();
+        for c in png.chunks(3) {
+            let n = (c[0] as u32) << 16
+                | (*c.get(1).unwrap_or(&0) as u32) << 8
+                | *c.get(2).unwrap_or(&0) as u32;
+            for i in 0..4 {
+                if i <= c.len() {
+                    s.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    s.push('=');
+                }
+            }
+        }
+        s
+    };
+    let body = json!({
+        "mockup_uuid": mockup,
+        "is_async": true,
+        "smart_objects": [{ "uuid": so, "asset": { "base64": b64 } }],
+        "export_options": { "image_format": "png", "image_size": 160 },
+    });
+    let r = post(&e, &key, "/api/v1/renders", body);
+    assert_eq!(r.status, 202);
+    let id = r.json_body()["job_id"].as_str().unwrap().to_string();
+    let record = e.store.get(&format!("job:{id}")).unwrap().unwrap();
+    assert!(record.len() < 4096, "record is {} bytes", record.len());
+    let json_blobs = |e: &TestEnv| {
+        e.store
+            .keys_with_prefix("blob:")
+            .into_iter()
+            .filter(|k| k.matches(':').count() == 1)
+            .filter(|k| {
+                String::from_utf8_lossy(&e.store.get(k).unwrap().unwrap())
+                    .contains("application/json")
+            })
+            .count()
+    };
+    assert_eq!(json_blobs(&e), 1);
+    assert_eq!(work(&e, "w")["status"], "succeeded");
+    assert_eq!(json_blobs(&e), 0, "the request blob goes with the job");
+    let j = job_status(&e, &key, &id);
+    let f = handle(
+        &e,
+        Request::new("GET", &file_path(j["result_url"].as_str().unwrap())),
+    );
+    assert_eq!(f.status, 200);
+}
