@@ -51,7 +51,7 @@ enum Command {
         /// target directory, or $MOCKUP_COMPONENT).
         #[arg(long)]
         component: Option<PathBuf>,
-        /// Concurrent job workers.
+        /// Concurrent job workers (0: answer requests only, run no jobs).
         #[arg(long, default_value_t = 2)]
         workers: usize,
     },

@@ -1,10 +1,10 @@
 //! The component imports nothing beyond Spin's platform world, so `spin up`
 //! (and SpinKube, Fermyon-style platforms) can run it unchanged: every
-//! import of `edge_api.wasm` must be an interface of `spin:up`'s `platform`
-//! world, as spin-sdk's own WIT defines it, at a semver-compatible version
-//! (a host providing wasi:cli@0.2.6 satisfies an import of 0.2.3).
+//! interface `edge_api.wasm` imports must be in `spin:up`'s `platform`
+//! world, as spin-sdk's own WIT defines it, at a semver-compatible version,
+//! and every function it imports from it must exist there.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn component() -> PathBuf {
@@ -39,81 +39,89 @@ fn spin_wit() -> PathBuf {
         .join("wit")
 }
 
-/// `ns:pkg/iface@1.2.3` -> ("ns:pkg/iface", Some((1, 2, 3))).
-fn split(name: &str) -> (String, Option<(u64, u64, u64)>) {
+/// `ns:pkg/iface@0.2.6` -> ("ns:pkg/iface", "0.2"): the part of the version
+/// that must match. Hosts link any 0.2.x import to their 0.2.y definition
+/// (wasmtime's semver-compatible linking, also what `wasm-tools component
+/// targets` checks), so within 0.x the minor version is the contract;
+/// pre-releases (`0.2.0-draft2`) must match exactly.
+fn split(name: &str) -> (String, String) {
     match name.split_once('@') {
+        Some((n, v)) if v.contains('-') => (n.to_string(), v.to_string()),
         Some((n, v)) => {
-            let core = v.split(['-', '+']).next().unwrap_or(v);
-            let mut it = core.split('.').map(|x| x.parse::<u64>().unwrap_or(0));
-            let ver = (
-                it.next().unwrap_or(0),
-                it.next().unwrap_or(0),
-                it.next().unwrap_or(0),
-            );
-            // Pre-release versions (draft2) must match exactly.
-            if v.contains('-') {
-                (format!("{n}@{v}"), None)
+            let parts: Vec<&str> = v.split('.').collect();
+            let key = if parts.first() == Some(&"0") {
+                parts.iter().take(2).cloned().collect::<Vec<_>>().join(".")
             } else {
-                (n.to_string(), Some(ver))
-            }
+                parts.first().unwrap_or(&"").to_string()
+            };
+            (n.to_string(), key)
         }
-        None => (name.to_string(), None),
+        None => (name.to_string(), String::new()),
     }
 }
 
-fn compatible(import: (u64, u64, u64), provided: (u64, u64, u64)) -> bool {
-    if import.0 == 0 && provided.0 == 0 {
-        import.1 == provided.1 && import.2 <= provided.2
-    } else {
-        import.0 == provided.0 && (import.1, import.2) <= (provided.1, provided.2)
+/// Imported interfaces of a world: (name, version key) -> function names.
+fn interfaces(
+    resolve: &wit_parser::Resolve,
+    world: wit_parser::WorldId,
+) -> BTreeMap<(String, String), BTreeSet<String>> {
+    let mut out = BTreeMap::new();
+    for (key, item) in &resolve.worlds[world].imports {
+        if let (wit_parser::WorldKey::Interface(id), wit_parser::WorldItem::Interface { .. }) =
+            (key, item)
+        {
+            if let Some(name) = resolve.id_of(*id) {
+                let funcs = resolve.interfaces[*id].functions.keys().cloned().collect();
+                out.insert(split(&name), funcs);
+            }
+        }
     }
+    out
 }
 
 #[test]
 fn every_import_is_in_spins_platform_world() {
-    // The platform world's imported interfaces, resolved with wit-parser.
+    // The platform world's imported interfaces, resolved from spin-sdk's WIT.
     let mut resolve = wit_parser::Resolve::default();
     let (pkg, _) = resolve.push_dir(spin_wit()).expect("spin-sdk WIT parses");
     let world = resolve
         .select_world(&[pkg], Some("platform"))
         .expect("the platform world");
-    let mut provided: Vec<(String, Option<(u64, u64, u64)>)> = Vec::new();
-    for key in resolve.worlds[world].imports.keys() {
-        if let wit_parser::WorldKey::Interface(id) = key {
-            if let Some(name) = resolve.id_of(*id) {
-                provided.push(split(&name));
-            }
-        }
-    }
+    let provided = interfaces(&resolve, world);
     assert!(provided.len() > 20, "platform world imports: {provided:?}");
 
+    // The component's own world, decoded from the binary.
     let wasm = std::fs::read(component()).unwrap();
-    let mut imports = BTreeSet::new();
-    for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
-        if let Ok(wasmparser::Payload::ComponentImportSection(section)) = payload {
-            for import in section.into_iter().flatten() {
-                imports.insert(import.name.0.to_string());
-            }
-        }
-    }
-    assert!(!imports.is_empty(), "the component has imports");
+    let wit_component::DecodedWasm::Component(cresolve, cworld) =
+        wit_component::decode(&wasm).expect("the component decodes")
+    else {
+        panic!("not a component");
+    };
+    let imported = interfaces(&cresolve, cworld);
+    assert!(!imported.is_empty(), "the component has imports");
+    let bare: Vec<String> = cresolve.worlds[cworld]
+        .imports
+        .iter()
+        .filter(|(_, item)| !matches!(item, wit_parser::WorldItem::Interface { .. }))
+        .filter(|(_, item)| !matches!(item, wit_parser::WorldItem::Type { .. }))
+        .map(|(k, _)| cresolve.name_world_key(k))
+        .collect();
+    assert!(bare.is_empty(), "bare function imports: {bare:?}");
+
     let mut outside = Vec::new();
-    for import in &imports {
-        let (name, ver) = split(import);
-        let ok = provided.iter().any(|(p, pv)| {
-            *p == name
-                && match (ver, pv) {
-                    (Some(v), Some(pv)) => compatible(v, *pv),
-                    (None, None) => true,
-                    _ => false,
+    for ((name, version), funcs) in &imported {
+        match provided.get(&(name.clone(), version.clone())) {
+            None => outside.push(format!("{name}@{version}")),
+            Some(have) => {
+                for f in funcs.difference(have) {
+                    outside.push(format!("{name}@{version}#{f}"));
                 }
-        });
-        if !ok {
-            outside.push(import.clone());
+            }
         }
     }
     assert!(
         outside.is_empty(),
-        "imports outside Spin's platform world: {outside:?}\n(all imports: {imports:?})"
+        "imports outside Spin's platform world: {outside:?}\n(all: {:?})",
+        imported.keys().collect::<Vec<_>>()
     );
 }

@@ -30,7 +30,11 @@ pub trait Backend: Send + Sync {
     /// Up to `limit` keys after `cursor`, in key order, and the cursor for
     /// the next page (for `wasi:keyvalue` list-keys; the API itself keeps
     /// its own indexes and never scans).
-    fn list_keys(&self, cursor: Option<&str>, limit: usize) -> Result<(Vec<String>, Option<String>)>;
+    fn list_keys(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>)>;
 }
 
 /// Opens the store named by `--store` (a `redis://` URL) or, without one,
@@ -108,7 +112,9 @@ impl Backend for SqliteBackend {
         let conn = self.conn();
         let n = match expected {
             None => conn
-                .prepare_cached("INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING")?
+                .prepare_cached(
+                    "INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
+                )?
                 .execute(rusqlite::params![key, new])?,
             Some(old) => conn
                 .prepare_cached("UPDATE kv SET value = ?3 WHERE key = ?1 AND value = ?2")?
@@ -136,14 +142,22 @@ impl Backend for SqliteBackend {
         Ok(value)
     }
 
-    fn list_keys(&self, cursor: Option<&str>, limit: usize) -> Result<(Vec<String>, Option<String>)> {
+    fn list_keys(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>)> {
         let conn = self.conn();
         let mut stmt =
             conn.prepare_cached("SELECT key FROM kv WHERE key > ?1 ORDER BY key LIMIT ?2")?;
         let keys: Vec<String> = stmt
-            .query_map(rusqlite::params![cursor.unwrap_or(""), limit as i64], |r| r.get(0))?
+            .query_map(rusqlite::params![cursor.unwrap_or(""), limit as i64], |r| {
+                r.get(0)
+            })?
             .collect::<Result<_, _>>()?;
-        let next = (keys.len() == limit).then(|| keys.last().cloned()).flatten();
+        let next = (keys.len() == limit)
+            .then(|| keys.last().cloned())
+            .flatten();
         Ok((keys, next))
     }
 }
@@ -197,7 +211,10 @@ impl RedisBackend {
         })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T> {
         let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut conn = match pooled {
             Some(c) => c,
@@ -247,7 +264,11 @@ impl Backend for RedisBackend {
         self.with(|c| redis::cmd("INCRBY").arg(key).arg(delta).query(c))
     }
 
-    fn list_keys(&self, cursor: Option<&str>, limit: usize) -> Result<(Vec<String>, Option<String>)> {
+    fn list_keys(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>)> {
         // SCAN's cursor is opaque and numeric; pass it through as text.
         let start = cursor.unwrap_or("0").to_string();
         let (next, keys): (String, Vec<String>) = self.with(|c| {
@@ -279,7 +300,9 @@ mod tests {
         assert!(!kv.compare_and_swap(&k("b"), Some(b"nope"), b"z").unwrap());
         assert!(kv.compare_and_swap(&k("b"), Some(b"x"), b"z").unwrap());
         assert_eq!(kv.get(&k("b")).unwrap().as_deref(), Some(&b"z"[..]));
-        assert!(!kv.compare_and_swap(&k("missing"), Some(b"x"), b"z").unwrap());
+        assert!(!kv
+            .compare_and_swap(&k("missing"), Some(b"x"), b"z")
+            .unwrap());
         // Counters.
         assert_eq!(kv.increment(&k("n"), 5).unwrap(), 5);
         assert_eq!(kv.increment(&k("n"), -7).unwrap(), -2);

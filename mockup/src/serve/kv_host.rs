@@ -73,7 +73,12 @@ impl store::HostBucket for State {
         self.bucket(&b)?.get(&key).map_err(other)
     }
 
-    fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> Result<(), store::Error> {
+    fn set(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), store::Error> {
         self.bucket(&b)?.set(&key, &value).map_err(other)
     }
 
@@ -123,16 +128,17 @@ impl atomics::Host for State {
             Ok(false) => {
                 // The contract: a failed swap returns a fresh handle at the
                 // current value, ready for a retry.
-                let seen = c.kv.get(&c.key).map_err(|e| atomics::CasError::StoreError(other(e)))?;
+                let seen =
+                    c.kv.get(&c.key)
+                        .map_err(|e| atomics::CasError::StoreError(other(e)))?;
                 let fresh = Cas {
                     kv: c.kv,
                     key: c.key,
                     seen,
                 };
-                let r = self
-                    .table
-                    .push(fresh)
-                    .map_err(|e| atomics::CasError::StoreError(store::Error::Other(e.to_string())))?;
+                let r = self.table.push(fresh).map_err(|e| {
+                    atomics::CasError::StoreError(store::Error::Other(e.to_string()))
+                })?;
                 Err(atomics::CasError::CasFailed(r))
             }
             Err(e) => Err(atomics::CasError::StoreError(other(e))),

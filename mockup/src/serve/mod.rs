@@ -58,7 +58,8 @@ pub struct ServeOptions {
     pub allow_outbound: Vec<outbound::Cidr>,
     /// The component (`edge_api.wasm`).
     pub component: PathBuf,
-    /// Concurrent job workers.
+    /// Concurrent job workers (0: this host only answers requests, e.g.
+    /// an API-only node in front of worker nodes on a shared Redis store).
     pub workers: usize,
 }
 
@@ -190,8 +191,14 @@ async fn serve(opts: ServeOptions) -> Result<()> {
     kv_host::add_to_linker(&mut linker)?;
     let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
 
-    let token = random_hex(32);
-    kv.set(WORKER_TOKEN_KEY, token.as_bytes())?;
+    // Hosts sharing one store share one token: the first writes it.
+    let fresh = random_hex(32);
+    let token = if kv.compare_and_swap(WORKER_TOKEN_KEY, None, fresh.as_bytes())? {
+        fresh
+    } else {
+        let stored = kv.get(WORKER_TOKEN_KEY)?.unwrap_or_default();
+        String::from_utf8(stored).context("the stored worker token is not text")?
+    };
     let host = Arc::new(Host {
         pre,
         kv,
@@ -219,7 +226,7 @@ async fn serve(opts: ServeOptions) -> Result<()> {
         host.worker_id
     );
 
-    let workers: Vec<_> = (0..opts.workers.max(1))
+    let workers: Vec<_> = (0..opts.workers)
         .map(|_| tokio::spawn(worker(host.clone())))
         .collect();
 
@@ -299,8 +306,10 @@ fn plain(status: u16, body: &'static str) -> hyper::Response<HyperOutgoingBody> 
         .boxed_unsync();
     let mut r = hyper::Response::new(HyperOutgoingBody::new(body));
     *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
-    r.headers_mut()
-        .insert("content-type", http::HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -321,7 +330,10 @@ impl Host {
         parts.headers.remove(WORKER_ID_HEADER);
         // Bodies are read whole (the component needs all of it anyway) and
         // capped before the component sees them.
-        let body = match http_body_util::Limited::new(body, MAX_BODY_BYTES).collect().await {
+        let body = match http_body_util::Limited::new(body, MAX_BODY_BYTES)
+            .collect()
+            .await
+        {
             Ok(b) => b.to_bytes(),
             Err(_) => return Ok(plain(413, r#"{"detail":"Request body too large"}"#)),
         };
@@ -351,7 +363,10 @@ impl Host {
             },
         );
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+        let req = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let pre = self.pre.clone();
         // The instance runs in its own task so it may keep working after
@@ -427,7 +442,10 @@ fn full(bytes: Bytes) -> Body {
 /// sleeping between empty polls unless woken by a new job.
 async fn worker(host: Arc<Host>) {
     while !host.stopping.load(Ordering::SeqCst) {
-        match host.internal("/internal/jobs/work", serde_json::json!({})).await {
+        match host
+            .internal("/internal/jobs/work", serde_json::json!({}))
+            .await
+        {
             Ok(v) if !v["job_id"].is_null() => continue,
             Ok(_) => {}
             Err(e) => eprintln!("mockup serve: job worker: {e:#}"),

@@ -27,7 +27,10 @@ impl std::str::FromStr for Cidr {
             Some((ip, p)) => (ip, Some(p)),
             None => (s, None),
         };
-        let net: IpAddr = ip.trim().parse().map_err(|_| format!("{s:?} is not an IP range"))?;
+        let net: IpAddr = ip
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP range"))?;
         let max = if net.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) => p
@@ -99,11 +102,9 @@ pub fn is_public(ip: IpAddr) -> bool {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     };
-    !BLOCKED.iter().any(|c| {
-        c.parse::<Cidr>()
-            .map(|c| c.contains(ip))
-            .unwrap_or(false)
-    })
+    !BLOCKED
+        .iter()
+        .any(|c| c.parse::<Cidr>().map(|c| c.contains(ip)).unwrap_or(false))
 }
 
 /// The operator's policy for outbound requests.
@@ -195,17 +196,23 @@ async fn send(
         .unwrap_or(FIRST_BYTE_TIMEOUT);
 
     // Resolve once, check every address, connect to a checked one.
-    let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::time::timeout(connect_timeout, tokio::net::lookup_host((bare.as_str(), port)))
-            .await
-            .map_err(|_| Error::DnsTimeout)?
-            .map_err(|_| Error::DnsError {
-                rcode: None,
-                info_code: None,
-            })?
-            .collect(),
+        Err(_) => tokio::time::timeout(
+            connect_timeout,
+            tokio::net::lookup_host((bare.as_str(), port)),
+        )
+        .await
+        .map_err(|_| Error::DnsTimeout)?
+        .map_err(|_| Error::DnsError {
+            rcode: None,
+            info_code: None,
+        })?
+        .collect(),
     };
     if addrs.is_empty() {
         return Err(Error::DestinationNotFound);
@@ -236,15 +243,22 @@ async fn send(
             .await
             .map_err(|_| Error::ConnectionTimeout)?
             .map_err(|_| Error::ConnectionTerminated)?;
+            // The connection future does the socket I/O: it must run while
+            // the request is sent and the response read.
+            let conn = tokio::spawn(conn);
             let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
                 .await
                 .map_err(|_| Error::ConnectionReadTimeout)?
                 .map_err(|_| Error::ConnectionTerminated)?;
             let io: Box<dyn std::future::Future<Output = Result<(), Error>> + Send> =
-                Box::new(async move { conn.await.map_err(|_| Error::ConnectionTerminated) });
-            let response = response.map(|body| {
-                body.map_err(|_| Error::ConnectionTerminated).boxed_unsync()
-            });
+                Box::new(async move {
+                    match conn.await {
+                        Ok(Ok(())) => Ok(()),
+                        _ => Err(Error::ConnectionTerminated),
+                    }
+                });
+            let response =
+                response.map(|body| body.map_err(|_| Error::ConnectionTerminated).boxed_unsync());
             Ok((response, io))
         }};
     }
@@ -288,7 +302,13 @@ mod tests {
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} must be refused");
         }
-        for ip in ["1.1.1.1", "8.8.8.8", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for ip in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip} is public");
         }
     }
@@ -296,7 +316,10 @@ mod tests {
     #[test]
     fn operator_ranges_allow_private_addresses() {
         let policy = Policy {
-            allow: vec!["127.0.0.1/32".parse().unwrap(), "10.0.0.0/8".parse().unwrap()],
+            allow: vec![
+                "127.0.0.1/32".parse().unwrap(),
+                "10.0.0.0/8".parse().unwrap(),
+            ],
         };
         assert!(policy.permits("127.0.0.1".parse().unwrap()));
         assert!(!policy.permits("127.0.0.2".parse().unwrap()));
@@ -309,7 +332,10 @@ mod tests {
     fn cidr_parsing() {
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
         assert!("nonsense".parse::<Cidr>().is_err());
-        assert!("0.0.0.0/0".parse::<Cidr>().unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!("0.0.0.0/0"
+            .parse::<Cidr>()
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
         assert_eq!(
             "::1".parse::<Cidr>().unwrap(),
             Cidr {

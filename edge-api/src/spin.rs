@@ -1,0 +1,250 @@
+//! The Spin binding: the component's HTTP entry point, and [`Env`] over the
+//! interfaces of Spin's platform world (`wasi:keyvalue` store and atomics,
+//! `wasi:http` outbound, WASI clocks and randomness). This is the only
+//! wasm-specific code; everything else is the plain library.
+//!
+//! It imports nothing outside Spin's platform world (checked by a test), so
+//! the component runs under `spin up` with the `spin.toml` at the root as
+//! well as under `mockup serve`.
+
+use crate::env::{Env, Store, StoreError};
+use crate::http::{Request, Response};
+use spin_sdk::wit::wasi::keyvalue::{atomics, store};
+
+/// Most redirects followed by one fetch.
+const MAX_REDIRECTS: usize = 5;
+/// Largest body one fetch may return (a PSB template).
+const MAX_FETCH_BYTES: usize = 1 << 30;
+
+/// The `default` key-value bucket.
+struct SpinStore {
+    bucket: store::Bucket,
+}
+
+fn store_err(e: store::Error) -> StoreError {
+    StoreError(match e {
+        store::Error::NoSuchStore => "no such store".into(),
+        store::Error::AccessDenied => "access denied".into(),
+        store::Error::Other(m) => m,
+    })
+}
+
+impl Store for SpinStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.bucket.get(key).map_err(store_err)
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.bucket.set(key, value).map_err(store_err)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.bucket.delete(key).map_err(store_err)
+    }
+
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        let cas = atomics::Cas::new(&self.bucket, key).map_err(store_err)?;
+        if cas.current().map_err(store_err)?.as_deref() != expected {
+            return Ok(false);
+        }
+        match atomics::swap(cas, new) {
+            Ok(()) => Ok(true),
+            Err(atomics::CasError::CasFailed(_)) => Ok(false),
+            Err(atomics::CasError::StoreError(e)) => Err(store_err(e)),
+        }
+    }
+
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        atomics::increment(&self.bucket, key, delta).map_err(store_err)
+    }
+}
+
+/// One request's environment.
+struct SpinEnv {
+    store: SpinStore,
+    base_url: String,
+}
+
+impl Env for SpinEnv {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+
+    fn fetch(&self, url: &str) -> Result<Vec<u8>, String> {
+        let mut url = url.to_string();
+        for _ in 0..=MAX_REDIRECTS {
+            let req = spin_sdk::http::Request::get(&url);
+            let resp: spin_sdk::http::Response = spin_sdk::http::run(spin_sdk::http::send(req))
+                .map_err(|e| match e {
+                    spin_sdk::http::SendError::Http(e) => format!("{e:?}"),
+                    other => other.to_string(),
+                })?;
+            let status = *resp.status();
+            if (300..400).contains(&status) {
+                let Some(location) = resp.header("location").and_then(|v| v.as_str()) else {
+                    return Err(format!("HTTP {status} without a Location"));
+                };
+                url = join_url(&url, location);
+                continue;
+            }
+            if !(200..300).contains(&status) {
+                return Err(format!("HTTP {status}"));
+            }
+            let body = resp.into_body();
+            if body.len() > MAX_FETCH_BYTES {
+                return Err(format!("larger than {MAX_FETCH_BYTES} bytes"));
+            }
+            return Ok(body);
+        }
+        Err(format!("more than {MAX_REDIRECTS} redirects"))
+    }
+
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+
+    fn random(&self, buf: &mut [u8]) {
+        // wasi:random on wasm32-wasip2; failing here would mean the host
+        // cannot make secrets at all, so there is nothing to fall back to.
+        getrandom::fill(buf).expect("wasi:random");
+    }
+
+    fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+}
+
+/// Resolves a redirect target against the URL that answered it.
+fn join_url(base: &str, location: &str) -> String {
+    if location.contains("://") {
+        return location.to_string();
+    }
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    if location.starts_with('/') {
+        format!("{}{}", &base[..host_end], location)
+    } else {
+        let dir_end = base
+            .rfind('/')
+            .filter(|&i| i >= host_end)
+            .unwrap_or(host_end);
+        format!("{}/{}", &base[..dir_end], location)
+    }
+}
+
+#[spin_sdk::http_component]
+fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
+    let bucket = match store::open("default") {
+        Ok(b) => b,
+        Err(e) => {
+            return spin_sdk::http::Response::new(
+                500,
+                format!(
+                    "{{\"detail\":\"key-value store unavailable: {}\"}}",
+                    store_err(e).0
+                ),
+            )
+        }
+    };
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_string())))
+        .collect();
+    // wasi:http carries the authority on the request, not as a Host header;
+    // a proxy in front may say the outside scheme in X-Forwarded-Proto.
+    let uri = req.uri();
+    let authority = uri
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+        .filter(|a| !a.is_empty())
+        .or_else(|| {
+            headers
+                .iter()
+                .find(|(k, _)| k == "host")
+                .map(|(_, v)| v.as_str())
+        })
+        .unwrap_or("localhost")
+        .to_string();
+    let proto = headers
+        .iter()
+        .find(|(k, _)| k == "x-forwarded-proto")
+        .map_or("http", |(_, v)| v.as_str());
+    let env = SpinEnv {
+        store: SpinStore { bucket },
+        base_url: format!("{proto}://{authority}"),
+    };
+    let request = Request {
+        method: method_name(req.method()).to_string(),
+        path: req.path().to_string(),
+        query: parse_query(req.query()),
+        headers,
+        body: req.into_body(),
+    };
+    let resp: Response = crate::handle(&env, request);
+    let mut builder = spin_sdk::http::Response::builder();
+    builder.status(resp.status);
+    for (k, v) in &resp.headers {
+        builder.header(k.as_str(), v.as_str());
+    }
+    builder.body(resp.body);
+    builder.build()
+}
+
+/// `a=1&b=x%20y` -> [("a", "1"), ("b", "x y")] (`+` is a space).
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < b.len() => {
+                    let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                        Some(v) => {
+                            out.push(v);
+                            i += 2;
+                        }
+                        None => out.push(b'%'),
+                    }
+                }
+                c => out.push(c),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(p), String::new()),
+        })
+        .collect()
+}
+
+fn method_name(m: &spin_sdk::http::Method) -> &'static str {
+    use spin_sdk::http::Method as M;
+    match m {
+        M::Get => "GET",
+        M::Post => "POST",
+        M::Put => "PUT",
+        M::Patch => "PATCH",
+        M::Delete => "DELETE",
+        M::Head => "HEAD",
+        M::Options => "OPTIONS",
+        M::Connect => "CONNECT",
+        M::Trace => "TRACE",
+        M::Other(_) => "OTHER",
+    }
+}
