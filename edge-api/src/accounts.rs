@@ -9,7 +9,7 @@
 //! * `keyreq:{hash}`: requests made with a key (counter)
 //! * `credits:{id}`: the balance (counter)
 //! * `used:{id}:{yyyy-mm}`: credits spent in a month (counter)
-//! * `rate:{id}:{minute}`: requests in a one-minute window (counter)
+//! * `rate:{key hash}:{minute}`: one key's requests in a one-minute window (counter)
 
 use crate::env::{get_json, set_json, Env};
 use crate::errors::ApiError;
@@ -24,7 +24,7 @@ pub const KEY_PREFIX: &str = "sm_";
 pub const ALT_KEY_PREFIX: &str = "sk-";
 /// Length of the random secret after the prefix.
 pub const SECRET_LEN: usize = 40;
-/// Requests one account may make per minute.
+/// Requests one key may make per minute unless its record says otherwise.
 pub const RATE_LIMIT_PER_MINUTE: i64 = 600;
 /// Credits one render costs.
 pub const RENDER_COST: i64 = 1;
@@ -54,6 +54,17 @@ pub struct KeyRecord {
     pub name: String,
     /// Unix milliseconds.
     pub created_at: u64,
+    /// Requests per minute this key may make (default
+    /// [`RATE_LIMIT_PER_MINUTE`]); set by `mockup keys create --rate-limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_minute: Option<i64>,
+}
+
+/// Settings of a new key beyond its name and credits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyOptions {
+    /// Requests per minute (`None`: [`RATE_LIMIT_PER_MINUTE`]).
+    pub rate_limit_per_minute: Option<i64>,
 }
 
 /// The authenticated caller of a request.
@@ -71,6 +82,16 @@ pub struct Caller {
 /// returns the plaintext key (`sm_` + 40 base62 characters). This is the only
 /// time the key exists in clear: only its hash is stored.
 pub fn create_api_key(env: &dyn Env, name: &str, credits: i64) -> Result<String, ApiError> {
+    create_api_key_with(env, name, credits, &KeyOptions::default())
+}
+
+/// [`create_api_key`] with per-key settings.
+pub fn create_api_key_with(
+    env: &dyn Env,
+    name: &str,
+    credits: i64,
+    options: &KeyOptions,
+) -> Result<String, ApiError> {
     let store = env.store();
     let now = env.now_ms();
     let account = Account {
@@ -87,6 +108,7 @@ pub fn create_api_key(env: &dyn Env, name: &str, credits: i64) -> Result<String,
         account_id: account.id.clone(),
         name: name.to_string(),
         created_at: now,
+        rate_limit_per_minute: options.rate_limit_per_minute.filter(|&n| n > 0),
     };
     // CAS from absent: a (astronomically unlikely) collision must not hand
     // another account's key record over.
@@ -143,20 +165,24 @@ pub fn authenticate(env: &dyn Env, req: &Request) -> Result<Caller, ApiError> {
     })
 }
 
-/// Counts a request in the caller's one-minute window; 429 past the limit.
-/// The previous window's counter is deleted when a new window opens, so
-/// counters do not pile up (the store has no expiry).
+/// Counts a request in the calling key's one-minute window; 429 past the
+/// key's limit. The previous window's counter is deleted when a new window
+/// opens, so counters do not pile up (the store has no expiry).
 pub fn rate_limit(env: &dyn Env, caller: &Caller) -> Result<(), ApiError> {
     let now_s = env.now_ms() / 1000;
     let window = now_s / 60;
     let store = env.store();
-    let count = store.increment(&format!("rate:{}:{window}", caller.account_id), 1)?;
+    let limit = caller
+        .key
+        .rate_limit_per_minute
+        .unwrap_or(RATE_LIMIT_PER_MINUTE);
+    let count = store.increment(&format!("rate:{}:{window}", caller.key_hash), 1)?;
     if count == 1 && window > 0 {
-        store.delete(&format!("rate:{}:{}", caller.account_id, window - 1))?;
+        store.delete(&format!("rate:{}:{}", caller.key_hash, window - 1))?;
     }
-    if count > RATE_LIMIT_PER_MINUTE {
+    if count > limit {
         return Err(ApiError::RateLimited {
-            limit: RATE_LIMIT_PER_MINUTE,
+            limit,
             reset_seconds: 60 - now_s % 60,
         });
     }

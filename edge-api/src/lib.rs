@@ -32,7 +32,7 @@ mod util;
 #[cfg(target_arch = "wasm32")]
 mod spin;
 
-pub use accounts::{add_credits, create_api_key};
+pub use accounts::{add_credits, create_api_key, create_api_key_with, KeyOptions};
 pub use env::{Env, MemoryStore, Store, StoreError};
 pub use errors::ApiError;
 pub use http::{Request, Response};

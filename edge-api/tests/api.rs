@@ -1304,6 +1304,21 @@ fn rate_limit_is_429_with_retry_information() {
 }
 
 #[test]
+fn a_key_can_have_its_own_rate_limit() {
+    let e = env();
+    let opts = edge_api::KeyOptions {
+        rate_limit_per_minute: Some(3),
+    };
+    let key = edge_api::create_api_key_with(&e, "small", 5, &opts).unwrap();
+    for _ in 0..3 {
+        assert_eq!(get(&e, &key, "/api/v1/jobs").status, 200);
+    }
+    let r = get(&e, &key, "/api/v1/jobs");
+    assert_eq!(r.status, 429);
+    assert_eq!(r.json_body()["error"]["limit"], 3);
+}
+
+#[test]
 fn garbage_never_panics_or_500s() {
     let e = env();
     let key = create_api_key(&e, "main", 5).unwrap();

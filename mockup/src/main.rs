@@ -119,6 +119,9 @@ enum KeysCommand {
         /// Starting credit balance.
         #[arg(long, default_value_t = 100)]
         credits: i64,
+        /// Requests per minute the key may make (default 600).
+        #[arg(long)]
+        rate_limit: Option<i64>,
         /// Data directory of the SQLite store.
         #[arg(long, default_value = "./data")]
         data: PathBuf,
@@ -180,6 +183,7 @@ fn run(cli: Cli) -> Result<()> {
                 KeysCommand::Create {
                     name,
                     credits,
+                    rate_limit,
                     data,
                     store,
                 },
@@ -188,7 +192,10 @@ fn run(cli: Cli) -> Result<()> {
             let env = serve::native_env::NativeEnv {
                 store: serve::native_env::BackendStore(kv.into()),
             };
-            let key = edge_api::create_api_key(&env, &name, credits)
+            let options = edge_api::KeyOptions {
+                rate_limit_per_minute: rate_limit,
+            };
+            let key = edge_api::create_api_key_with(&env, &name, credits, &options)
                 .map_err(|e| anyhow::anyhow!("creating the key: {e:?}"))?;
             eprintln!("created account {name:?} with {credits} credits; the key is shown once:");
             println!("{key}");

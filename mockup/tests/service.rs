@@ -632,3 +632,58 @@ fn sdk_flows() {
     );
     assert_eq!(stdout.matches("ok: ").count(), 10, "every flow ran");
 }
+
+/// SIGTERM: the host stops taking work, finishes or hands back what is
+/// running, and exits cleanly; started again, it completes every job.
+#[test]
+fn sigterm_hands_jobs_back() {
+    let data = TempDir::new("term");
+    let key = create_key(&data.0, None, "frank", 100);
+    let url = file_server(template());
+    let mut server = serve(
+        &data.0,
+        None,
+        &["--allow-outbound", "127.0.0.1/32", "--workers", "1"],
+    );
+    let base = server.base.clone();
+    let mockup = upload(&base, &key, &url);
+    let render = json!({
+        "mockup_uuid": mockup["uuid"],
+        "is_async": true,
+        "smart_objects": [{"uuid": design_uuid(&mockup), "asset": {"base64": chart_png_b64()}}],
+        "export_options": {"image_format": "png", "image_size": 3000}
+    });
+    let ids: Vec<String> = (0..5)
+        .map(|_| {
+            let r = request(
+                "POST",
+                &format!("{base}/api/v1/renders"),
+                Some(&key),
+                Some(&render),
+            );
+            assert_eq!(r.status, 202);
+            r.json()["job_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let pid = server.child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(st) = server.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the host did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "clean exit on SIGTERM: {status}");
+    let server = serve(&data.0, None, &["--allow-outbound", "127.0.0.1/32"]);
+    for id in &ids {
+        let job = wait_job(&server.base, &key, id);
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert_eq!(job["credits_charged"], 1, "{job}");
+    }
+}

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Load test of the service: sync render latency (p50/p99) and throughput at
+1, 4 and 16 concurrent clients, next to the offline native render of the
+same request (`mockup time --request`) in the same run, and job polling
+requests per second (wrk when installed, else a Python client).
+
+Usage:
+  cargo xtask component && cargo build --release -p mockup
+  python3 scripts/load-test.py [--requests 40] [--template FILE] [--format jpg]
+
+The template defaults to ag-psd/placed-transform.psd (1280 x 1920, one
+perspective smart object), the artwork to a 1600 x 1200 PNG, export 1920 px:
+the same render as `cargo bench -p compositor --bench render`.
+"""
+import argparse
+import base64
+import http.client
+import json
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+FIXTURES = os.path.normpath(os.path.join(ROOT, "..", "shared", "fixtures", "psd"))
+
+
+def artwork_png(w=1600, h=1200):
+    """The benchmark's artwork: gradients and an XOR pattern, as PNG."""
+    rows = []
+    for y in range(h):
+        row = bytearray([0])
+        for x in range(w):
+            row += bytes(((x * 255 // w), (y * 255 // h), (x ^ y) & 255))
+        rows.append(bytes(row))
+    raw = b"".join(rows)
+
+    def chunk(kind, data):
+        c = struct.pack(">I", len(data)) + kind + data
+        return c + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+class Client:
+    def __init__(self, host, port, key):
+        self.host, self.port, self.key = host, port, key
+        self.conn = http.client.HTTPConnection(host, port, timeout=600)
+
+    def call(self, method, path, body=None, headers=None):
+        h = {"x-api-key": self.key}
+        if body is not None and not isinstance(body, (bytes, bytearray)):
+            body = json.dumps(body)
+            h["content-type"] = "application/json"
+        h.update(headers or {})
+        self.conn.request(method, path, body=body, headers=h)
+        r = self.conn.getresponse()
+        data = r.read()
+        return r.status, data
+
+
+def percentile(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=32, help="renders per concurrency level")
+    ap.add_argument("--template", default=os.path.join(FIXTURES, "ag-psd/placed-transform.psd"))
+    ap.add_argument("--format", default="jpg", choices=["jpg", "webp", "png"])
+    ap.add_argument("--size", default=1920)
+    ap.add_argument("--port", type=int, default=3917)
+    ap.add_argument("--mockup", help="the host binary (default: target/release/mockup)")
+    ap.add_argument("--native", help="the binary timing the offline render (default: --mockup)")
+    args = ap.parse_args()
+
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    mockup = args.mockup or os.path.join(target, "release", "mockup")
+    native = args.native or mockup
+    component = os.path.join(target, "wasm32-wasip2", "release", "edge_api.wasm")
+    data = tempfile.mkdtemp(prefix="mockup-load-")
+    key = subprocess.run([mockup, "keys", "create", "--name", "load", "--credits", "1000000",
+                          "--rate-limit", "100000000", "--data", data], check=True, capture_output=True, text=True).stdout.split()[-1]
+    server = subprocess.Popen([mockup, "serve", "--addr", f"127.0.0.1:{args.port}", "--data", data,
+                               "--component", component], stderr=subprocess.PIPE, text=True)
+    try:
+        for line in server.stderr:
+            if "listening on" in line:
+                break
+        threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
+
+        c = Client("127.0.0.1", args.port, key)
+        with open(args.template, "rb") as f:
+            psd = f.read()
+        st, body = c.call("POST", "/api/v1/psd/upload?name=load", psd,
+                          {"content-type": "application/octet-stream"})
+        assert st == 200, body
+        mockup_json = json.loads(body)["data"]
+        so = mockup_json["smart_objects"][0]["uuid"]
+        size = args.size if args.size == "original" else int(args.size)
+        request = {
+            "mockup_uuid": mockup_json["uuid"],
+            "smart_objects": [{"uuid": so, "asset": {
+                "base64": base64.b64encode(artwork_png()).decode(), "fit": "cover"}}],
+            "export_options": {"image_format": args.format, "image_size": size, "quality": 90},
+        }
+
+        # The same request offline, native, in-process.
+        req_file = os.path.join(data, "request.json")
+        with open(req_file, "w") as f:
+            offline = dict(request)
+            offline.pop("mockup_uuid")
+            json.dump(offline, f)
+        out = subprocess.run([native, "time", "--runs", "5", "--request", req_file, args.template],
+                             check=True, capture_output=True, text=True).stdout
+        native_ms = json.loads(out)["ms"]
+        print(f"offline native render ({args.format}, {size} px): {native_ms:.1f} ms "
+              f"(mockup time, best of 5)")
+
+        st, _ = c.call("POST", "/api/v1/renders", request)  # warm-up
+        assert st == 200
+        print(f"{'clients':>8} {'p50 ms':>8} {'p99 ms':>8} {'renders/s':>10} {'p50/native':>11}")
+        for clients in (1, 4, 16):
+            lat = []
+            lock = threading.Lock()
+            per = max(1, args.requests // clients)
+
+            def run():
+                cl = Client("127.0.0.1", args.port, key)
+                for _ in range(per):
+                    t0 = time.perf_counter()
+                    s, b = cl.call("POST", "/api/v1/renders", request)
+                    dt = (time.perf_counter() - t0) * 1e3
+                    assert s == 200, b[:200]
+                    with lock:
+                        lat.append(dt)
+
+            t0 = time.perf_counter()
+            ts = [threading.Thread(target=run) for _ in range(clients)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            wall = time.perf_counter() - t0
+            p50 = statistics.median(lat)
+            print(f"{clients:>8} {p50:>8.1f} {percentile(lat, 99):>8.1f} {len(lat) / wall:>10.2f} "
+                  f"{p50 / native_ms:>10.2f}x")
+
+        # Job polling.
+        async_req = dict(request, is_async=True)
+        st, body = c.call("POST", "/api/v1/renders", async_req)
+        job = json.loads(body)["job_id"]
+        path = f"/api/v1/jobs/{job}"
+        if shutil.which("wrk"):
+            lua = os.path.join(data, "key.lua")
+            with open(lua, "w") as f:
+                f.write(f'wrk.headers["x-api-key"] = "{key}"\n')
+            out = subprocess.run(["wrk", "-t2", "-c16", "-d10s", "-s", lua,
+                                  f"http://127.0.0.1:{args.port}{path}"],
+                                 capture_output=True, text=True).stdout
+            rps = next(l for l in out.splitlines() if "Requests/sec" in l)
+            print(f"job polling (wrk, 16 connections, 10 s): {rps.split()[-1]} requests/s")
+        else:
+            n, stop = [0], time.perf_counter() + 5
+
+            def poll():
+                cl = Client("127.0.0.1", args.port, key)
+                while time.perf_counter() < stop:
+                    s, _ = cl.call("GET", path)
+                    assert s == 200
+                    n[0] += 1
+
+            ts = [threading.Thread(target=poll) for _ in range(8)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            print(f"job polling (Python client, 8 threads, 5 s; install wrk for more): "
+                  f"{n[0] / 5:.0f} requests/s")
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
