@@ -126,6 +126,14 @@ fn engine() -> Result<Engine> {
     pool.total_memories(128);
     pool.total_tables(256);
     pool.max_memory_size(4 << 30);
+    // Reset the first MiBs of a reused slot with memset instead of handing
+    // the pages back to the kernel: small requests (job polls, lists) then
+    // cost no page faults or TLB shootdowns. Measured with wrk on
+    // GET /api/v1/jobs/{id}: see README "The service".
+    pool.linear_memory_keep_resident(8 << 20);
+    pool.table_keep_resident(1 << 20);
+    // Return freed slots in batches rather than one madvise per request.
+    pool.decommit_batch_size(32);
     config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     Ok(Engine::new(&config)?)
 }
