@@ -29,6 +29,22 @@ pub const CHUNK_SIZE: usize = 1 << 20;
 /// How long render results are kept: 7 days, as the hosted API does.
 pub const RESULT_RETENTION_MS: u64 = 7 * 24 * 3600 * 1000;
 
+/// The store key where the operator's result retention (milliseconds, as
+/// decimal text) is kept; `mockup serve --retention-days` writes it.
+pub const RETENTION_CONFIG_KEY: &str = "config:result-retention-ms";
+
+/// How long result files are kept: the operator's setting, else
+/// [`RESULT_RETENTION_MS`].
+pub fn result_retention_ms(env: &dyn Env) -> u64 {
+    env.store()
+        .get(RETENTION_CONFIG_KEY)
+        .ok()
+        .flatten()
+        .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+        .unwrap_or(RESULT_RETENTION_MS)
+}
+
 /// What `blob:{id}` holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {

@@ -117,7 +117,7 @@ fn render_stored(
         &bytes,
         rendered.content_type,
         true,
-        Some(files::RESULT_RETENTION_MS),
+        Some(files::result_retention_ms(env)),
     )?;
     Ok((rendered, blob))
 }

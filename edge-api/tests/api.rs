@@ -1628,3 +1628,35 @@ fn big_async_requests_keep_the_job_record_small() {
     );
     assert_eq!(f.status, 200);
 }
+
+/// The operator's retention (`mockup serve --retention-days`) decides how
+/// long a result stays downloadable.
+#[test]
+fn result_retention_follows_the_operators_setting() {
+    let e = env();
+    let day = 24 * 3600 * 1000u64;
+    e.store
+        .set(
+            edge_api::files::RETENTION_CONFIG_KEY,
+            (2 * day).to_string().as_bytes(),
+        )
+        .unwrap();
+    let key = create_api_key(&e, "main", 3).unwrap();
+    let (mockup, so) = upload(&e, &key);
+    let r = post(&e, &key, "/api/v1/renders", render_body(&mockup, &so));
+    assert_eq!(r.status, 200);
+    let url = r.json_body()["data"]["print_files"][0]["export_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    e.advance(day);
+    assert_eq!(
+        handle(&e, Request::new("GET", &file_path(&url))).status,
+        200
+    );
+    e.advance(day + 1000);
+    assert_eq!(
+        handle(&e, Request::new("GET", &file_path(&url))).status,
+        404
+    );
+}

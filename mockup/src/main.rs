@@ -54,6 +54,9 @@ enum Command {
         /// Concurrent job workers (0: answer requests only, run no jobs).
         #[arg(long, default_value_t = 2)]
         workers: usize,
+        /// Days result files stay downloadable.
+        #[arg(long, default_value_t = 7)]
+        retention_days: u64,
     },
     /// Manage API keys.
     #[cfg(not(target_family = "wasm"))]
@@ -163,6 +166,7 @@ fn run(cli: Cli) -> Result<()> {
             allow_outbound,
             component,
             workers,
+            retention_days,
         } => {
             let allow_outbound = allow_outbound
                 .iter()
@@ -175,6 +179,7 @@ fn run(cli: Cli) -> Result<()> {
                 allow_outbound,
                 component: component.unwrap_or_else(default_component),
                 workers,
+                retention_days,
             })?;
         }
         #[cfg(not(target_family = "wasm"))]

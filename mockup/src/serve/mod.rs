@@ -61,6 +61,8 @@ pub struct ServeOptions {
     /// Concurrent job workers (0: this host only answers requests, e.g.
     /// an API-only node in front of worker nodes on a shared Redis store).
     pub workers: usize,
+    /// Days result files stay downloadable.
+    pub retention_days: u64,
 }
 
 /// Per-request store data: what the component's imports need.
@@ -199,6 +201,13 @@ async fn serve(opts: ServeOptions) -> Result<()> {
     kv_host::add_to_linker(&mut linker)?;
     let pre = ProxyPre::new(linker.instantiate_pre(&component)?)?;
 
+    // The operator's retention, read by the component when it stores a
+    // result (hosts sharing a store should agree; the last to start wins).
+    let retention_ms = opts.retention_days.max(1).saturating_mul(24 * 3600 * 1000);
+    kv.set(
+        edge_api::files::RETENTION_CONFIG_KEY,
+        retention_ms.to_string().as_bytes(),
+    )?;
     // Hosts sharing one store share one token: the first writes it.
     let fresh = random_hex(32);
     let token = if kv.compare_and_swap(WORKER_TOKEN_KEY, None, fresh.as_bytes())? {
