@@ -26,6 +26,12 @@ pub const ALT_KEY_PREFIX: &str = "sk-";
 pub const SECRET_LEN: usize = 40;
 /// Requests one key may make per minute unless its record says otherwise.
 pub const RATE_LIMIT_PER_MINUTE: i64 = 600;
+/// Synchronous renders one key may have running at once.
+pub const SYNC_RENDERS_PER_KEY: usize = 8;
+/// How long a claimed render slot stays taken if its holder dies without
+/// releasing it (a crashed host): longer than any render.
+pub const RENDER_SLOT_LEASE_MS: u64 = 10 * 60 * 1000;
+
 /// Credits one render costs.
 pub const RENDER_COST: i64 = 1;
 
@@ -257,4 +263,47 @@ pub fn me(env: &dyn Env, caller: &Caller) -> Result<Response, ApiError> {
         },
     });
     Ok(Response::json(200, &envelope(data)))
+}
+
+/// One of a key's [`SYNC_RENDERS_PER_KEY`] render slots, released on drop.
+pub struct RenderSlot<'a> {
+    env: &'a dyn Env,
+    key: String,
+}
+
+impl Drop for RenderSlot<'_> {
+    fn drop(&mut self) {
+        // A failed delete leaves the slot to its lease expiry.
+        let _ = self.env.store().delete(&self.key);
+    }
+}
+
+/// Claims a render slot of the calling key (`busy:{key hash}:{n}` holds the
+/// lease's expiry, taken by compare-and-swap, so hosts sharing a store
+/// count together); 429 when all are taken by live leases.
+pub fn claim_render_slot<'a>(
+    env: &'a dyn Env,
+    caller: &Caller,
+) -> Result<RenderSlot<'a>, ApiError> {
+    let store = env.store();
+    let now = env.now_ms();
+    let lease = (now + RENDER_SLOT_LEASE_MS).to_string();
+    for n in 0..SYNC_RENDERS_PER_KEY {
+        let key = format!("busy:{}:{n}", caller.key_hash);
+        let current = store.get(&key)?;
+        let free = match &current {
+            None => true,
+            Some(v) => std::str::from_utf8(v)
+                .ok()
+                .and_then(|t| t.parse::<u64>().ok())
+                .is_none_or(|until| until <= now),
+        };
+        if free && store.compare_and_swap(&key, current.as_deref(), lease.as_bytes())? {
+            return Ok(RenderSlot { env, key });
+        }
+    }
+    Err(ApiError::RateLimited {
+        limit: SYNC_RENDERS_PER_KEY as i64,
+        reset_seconds: 1,
+    })
 }

@@ -134,7 +134,9 @@ pub fn submit(env: &dyn Env, caller: &Caller, http: &Request) -> Result<Response
     if req.is_async {
         return jobs::submit(env, caller, JobKind::Render, body, Some(mockup.name));
     }
+    let slot = accounts::claim_render_slot(env, caller)?;
     let (rendered, blob) = render_stored(env, &mockup, &req)?;
+    drop(slot);
     accounts::charge(env, &caller.account_id, accounts::RENDER_COST)?;
     let render_uuid = uuid_v4(env);
     let url = files::url(&env.base_url(), &blob, rendered.content_type);

@@ -1660,3 +1660,45 @@ fn result_retention_follows_the_operators_setting() {
         404
     );
 }
+
+/// A key may have at most SYNC_RENDERS_PER_KEY synchronous renders running
+/// at once; a slot left by a crashed host frees itself when its lease ends.
+#[test]
+fn concurrent_sync_renders_per_key_are_limited() {
+    let e = env();
+    let key = create_api_key(&e, "main", 10).unwrap();
+    let (mockup, so) = upload(&e, &key);
+    let hash = {
+        let secret = key.trim_start_matches("sm_");
+        use sha2::Digest;
+        sha2::Sha256::digest(secret.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    // Every slot held by live renders (as other requests would hold them).
+    let until = (e.now_ms() + 60_000).to_string();
+    for n in 0..edge_api::accounts::SYNC_RENDERS_PER_KEY {
+        e.store
+            .set(&format!("busy:{hash}:{n}"), until.as_bytes())
+            .unwrap();
+    }
+    let r = post(&e, &key, "/api/v1/renders", render_body(&mockup, &so));
+    assert_eq!(r.status, 429, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.json_body()["error"]["limit"],
+        edge_api::accounts::SYNC_RENDERS_PER_KEY as i64
+    );
+    assert_eq!(balance(&e, &key), 10, "nothing charged");
+    // The leases run out (a crashed holder): renders go through again and
+    // release their slot when done.
+    e.advance(60_001);
+    let r = post(&e, &key, "/api/v1/renders", render_body(&mockup, &so));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let left = e.store.keys_with_prefix(&format!("busy:{hash}:"));
+    assert_eq!(
+        left.len(),
+        edge_api::accounts::SYNC_RENDERS_PER_KEY - 1,
+        "{left:?}"
+    );
+}
