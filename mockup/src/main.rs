@@ -80,9 +80,11 @@ enum Command {
         #[arg(long)]
         stored: Option<PathBuf>,
     },
-    /// Render a mockup offline: REQUEST.json is a render request body (as
-    /// for POST /api/v1/renders; mockup_uuid may be absent). The output's
-    /// extension (.png, .jpg, .webp) sets the image format.
+    /// Render a mockup from a file: REQUEST.json is a render request body
+    /// (as for POST /api/v1/renders; mockup_uuid may be absent). Artwork
+    /// comes as base64, data: URLs or URLs (fetched under the service's
+    /// outbound policy). The output's extension (.png, .jpg, .webp) sets the
+    /// image format.
     Render {
         /// PSD or PSB template.
         file: PathBuf,
@@ -92,6 +94,10 @@ enum Command {
         /// Output image.
         #[arg(short, long)]
         output: PathBuf,
+        /// A non-public IP range artwork URLs may come from (repeatable);
+        /// public addresses are always allowed, as in `serve`.
+        #[arg(long = "allow-outbound", value_name = "CIDR")]
+        allow_outbound: Vec<String>,
     },
     /// Time parse + composite of files in-process; prints JSON lines
     /// `{file, megapixels, ms}` (best of N runs), for the benchmark script.
@@ -247,6 +253,7 @@ fn run(cli: Cli) -> Result<()> {
             file,
             request,
             output,
+            allow_outbound,
         } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
@@ -281,12 +288,31 @@ fn run(cli: Cli) -> Result<()> {
             };
             let doc = compositor::open(&bytes, &limits)
                 .with_context(|| format!("parsing {}", file.display()))?;
-            let offline = |url: &str| -> Result<Vec<u8>, String> {
-                Err(format!(
-                    "offline renders cannot download {url}; send the image as base64"
-                ))
+            // Artwork URLs are fetched under the same outbound policy as the
+            // service's (natively; the wasm build of this tool has no
+            // network).
+            #[cfg(not(target_family = "wasm"))]
+            let policy = serve::outbound::Policy {
+                allow: allow_outbound
+                    .iter()
+                    .map(|c| c.parse().map_err(anyhow::Error::msg))
+                    .collect::<Result<Vec<_>>>()?,
             };
-            let out = compositor::mockup::render(&doc, &req, &offline, &limits)?;
+            #[cfg(target_family = "wasm")]
+            let _ = &allow_outbound;
+            let fetch = |url: &str| -> Result<Vec<u8>, String> {
+                #[cfg(not(target_family = "wasm"))]
+                {
+                    serve::outbound::fetch_blocking(url, &policy, limits.max_file_bytes as usize)
+                }
+                #[cfg(target_family = "wasm")]
+                {
+                    Err(format!(
+                        "this build cannot download {url}; send the image as base64"
+                    ))
+                }
+            };
+            let out = compositor::mockup::render(&doc, &req, &fetch, &limits)?;
             std::fs::write(&output, &out.bytes)
                 .with_context(|| format!("writing {}", output.display()))?;
             for w in &out.warnings {

@@ -687,3 +687,65 @@ fn sigterm_hands_jobs_back() {
         assert_eq!(job["credits_charged"], 1, "{job}");
     }
 }
+
+/// `mockup render` fetches artwork URLs under the same outbound policy as
+/// the service: refused on loopback unless allowed.
+#[test]
+fn cli_render_fetches_urls_under_the_policy() {
+    let dir = TempDir::new("cli");
+    let (w, h) = (40u32, 30u32);
+    let rgba: Vec<u8> = (0..w * h)
+        .flat_map(|i| [200, (i % 255) as u8, 40, 255])
+        .collect();
+    let art = file_server(compositor::encode::png_rgba8(&rgba, w, h).unwrap());
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/small-mockup.psd");
+    let doc = compositor::open(&template(), &compositor::Limits::default()).unwrap();
+    let design = doc
+        .walk()
+        .into_iter()
+        .find(|l| l.name == "Design")
+        .unwrap()
+        .uuid
+        .to_string();
+    let req = dir.0.join("req.json");
+    std::fs::write(
+        &req,
+        json!({"smart_objects": [{"uuid": design, "asset": {"url": art}}],
+               "export_options": {"image_format": "png", "image_size": "original"}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = dir.0.join("out.png");
+    let run = |extra: &[&str]| {
+        Command::new(BIN)
+            .arg("render")
+            .arg(fixture)
+            .arg("--request")
+            .arg(&req)
+            .arg("-o")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&[]);
+    assert!(
+        !refused.status.success(),
+        "loopback fetched without --allow-outbound"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("Prohibited"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let allowed = run(&["--allow-outbound", "127.0.0.1/32"]);
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    let png = std::fs::read(&out).unwrap();
+    let (px, ..) = compositor::encode::decode_png_rgba8(&png, u64::MAX).unwrap();
+    let (plain, _) = compositor::composite_rgba8(&doc, &compositor::Limits::default()).unwrap();
+    assert_ne!(px, plain, "the fetched artwork is in the render");
+}
