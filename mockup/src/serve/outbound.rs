@@ -278,6 +278,66 @@ async fn send(
     }
 }
 
+/// Fetches `url` under `policy` from outside a request (the offline
+/// `mockup render` command): the same resolution, address checks and
+/// timeouts as the component's fetches, redirects followed (at most 5, each
+/// hop checked), bodies capped at `max_bytes`.
+pub fn fetch_blocking(url: &str, policy: &Policy, max_bytes: usize) -> Result<Vec<u8>, String> {
+    use http_body_util::BodyExt;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let tls = tls_config();
+    rt.block_on(async {
+        let mut url = url.to_string();
+        for _ in 0..=5 {
+            let uri: http::Uri = url.parse().map_err(|_| format!("not a URL: {url}"))?;
+            let host = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+            let body = http_body_util::Empty::<bytes::Bytes>::new()
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            let req = http::Request::get(uri.clone())
+                .header("host", host)
+                .header("user-agent", "mockup")
+                .body(body)
+                .map_err(|e| e.to_string())?;
+            let (resp, io) = send(req, None, policy, tls.clone())
+                .await
+                .map_err(|e| format!("{url}: {e:?}"))?;
+            tokio::spawn(Box::into_pin(io));
+            let status = resp.status();
+            if status.is_redirection() {
+                let location = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| format!("{url}: HTTP {status} without a Location"))?;
+                url = match location.parse::<http::Uri>() {
+                    Ok(u) if u.scheme().is_some() => location.to_string(),
+                    _ => format!(
+                        "{}://{}{}",
+                        uri.scheme_str().unwrap_or("http"),
+                        uri.authority().map_or("", |a| a.as_str()),
+                        location
+                    ),
+                };
+                continue;
+            }
+            if !status.is_success() {
+                return Err(format!("{url}: HTTP {status}"));
+            }
+            let limited = http_body_util::Limited::new(resp.into_body(), max_bytes);
+            return limited
+                .collect()
+                .await
+                .map(|b| b.to_bytes().to_vec())
+                .map_err(|_| format!("{url}: body larger than {max_bytes} bytes or cut off"));
+        }
+        Err(format!("{url}: more than 5 redirects"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,64 +404,4 @@ mod tests {
             }
         );
     }
-}
-
-/// Fetches `url` under `policy` from outside a request (the offline
-/// `mockup render` command): the same resolution, address checks and
-/// timeouts as the component's fetches, redirects followed (at most 5, each
-/// hop checked), bodies capped at `max_bytes`.
-pub fn fetch_blocking(url: &str, policy: &Policy, max_bytes: usize) -> Result<Vec<u8>, String> {
-    use http_body_util::BodyExt;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let tls = tls_config();
-    rt.block_on(async {
-        let mut url = url.to_string();
-        for _ in 0..=5 {
-            let uri: http::Uri = url.parse().map_err(|_| format!("not a URL: {url}"))?;
-            let host = uri.authority().map(|a| a.to_string()).unwrap_or_default();
-            let body = http_body_util::Empty::<bytes::Bytes>::new()
-                .map_err(|never| match never {})
-                .boxed_unsync();
-            let req = http::Request::get(uri.clone())
-                .header("host", host)
-                .header("user-agent", "mockup")
-                .body(body)
-                .map_err(|e| e.to_string())?;
-            let (resp, io) = send(req, None, policy, tls.clone())
-                .await
-                .map_err(|e| format!("{url}: {e:?}"))?;
-            tokio::spawn(Box::into_pin(io));
-            let status = resp.status();
-            if status.is_redirection() {
-                let location = resp
-                    .headers()
-                    .get("location")
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| format!("{url}: HTTP {status} without a Location"))?;
-                url = match location.parse::<http::Uri>() {
-                    Ok(u) if u.scheme().is_some() => location.to_string(),
-                    _ => format!(
-                        "{}://{}{}",
-                        uri.scheme_str().unwrap_or("http"),
-                        uri.authority().map_or("", |a| a.as_str()),
-                        location
-                    ),
-                };
-                continue;
-            }
-            if !status.is_success() {
-                return Err(format!("{url}: HTTP {status}"));
-            }
-            let limited = http_body_util::Limited::new(resp.into_body(), max_bytes);
-            return limited
-                .collect()
-                .await
-                .map(|b| b.to_bytes().to_vec())
-                .map_err(|_| format!("{url}: body larger than {max_bytes} bytes or cut off"));
-        }
-        Err(format!("{url}: more than 5 redirects"))
-    })
 }
