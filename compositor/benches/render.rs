@@ -32,27 +32,9 @@ fn artwork_png() -> Vec<u8> {
     compositor::encode::png_rgba8(&rgba, w, h).expect("png")
 }
 
-fn b64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(data.len() * 4 / 3 + 4);
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            s.push(if k <= c.len() {
-                T[(n >> (18 - 6 * k) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    s
-}
-
 fn bench(c: &mut Criterion) {
     let limits = Limits::default();
-    let art = b64(&artwork_png());
+    let art = compositor::request::encode_base64(&artwork_png());
     let mut group = c.benchmark_group("render");
     group.sample_size(10);
     for (rel, layer) in [

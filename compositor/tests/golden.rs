@@ -45,24 +45,6 @@ fn chart_png() -> Vec<u8> {
     compositor::encode::png_rgba8(&rgba, w, h).expect("png")
 }
 
-fn b64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            s.push(if k <= c.len() {
-                T[(n >> (18 - 6 * k) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    s
-}
-
 fn uuid_of(doc: &Document, name: &str) -> String {
     doc.walk()
         .into_iter()
@@ -82,7 +64,7 @@ struct Case {
 /// the chart with each option in turn.
 fn own_cases(doc: &Document) -> Vec<Case> {
     let design = uuid_of(doc, "Design");
-    let art = b64(&chart_png());
+    let art = compositor::request::encode_base64(&chart_png());
     let so = |asset: Value, extra: Value| {
         let mut entry = json!({"uuid": design, "asset": asset});
         if let (Some(e), Value::Object(x)) = (entry.as_object_mut(), extra) {
@@ -253,7 +235,7 @@ fn own_cases(doc: &Document) -> Vec<Case> {
 /// Cases on the shared PhotoshopAPI file: one per transform kind, every
 /// other layer hidden, at 256 px.
 fn shared_cases(doc: &Document) -> Vec<Case> {
-    let art = b64(&chart_png());
+    let art = compositor::request::encode_base64(&chart_png());
     let layers = doc.walk();
     [
         ("rotation", "transform-affine-rotation"),
@@ -439,7 +421,7 @@ fn renders_match_the_references_for_a_nested_template() {
     let bytes = std::fs::read(NESTED).expect("fixtures/nested-mockup.psd is in the repo");
     let doc = compositor::open(&bytes, &Limits::default()).expect("opens");
     let so = uuid_of(&doc, "Shirt print");
-    let art = b64(&chart_png());
+    let art = compositor::request::encode_base64(&chart_png());
     let cases = vec![
         Case {
             name: "nested-slot-fill".into(),

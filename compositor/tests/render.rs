@@ -28,24 +28,6 @@ fn chart_png() -> Vec<u8> {
     compositor::encode::png_rgba8(&rgba, 64, 64).expect("png")
 }
 
-fn b64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            if k <= c.len() {
-                s.push(T[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
-}
-
 /// Replacing each smart object with the chart (every other layer hidden)
 /// puts the chart's corner blocks at the transform's corners: the extreme
 /// pixel of each colour lies within one pixel of where the quad (or, for
@@ -60,7 +42,7 @@ fn chart_corners_land_on_the_transform_corners() {
     };
     let limits = Limits::default();
     let doc = compositor::open(&bytes, &limits).expect("opens");
-    let chart = b64(&chart_png());
+    let chart = compositor::request::encode_base64(&chart_png());
     let all: Vec<String> = doc
         .walk()
         .iter()
@@ -158,7 +140,7 @@ fn unknown_smart_objects_and_layers_are_reported() {
     );
     // Tiles too small to draw in bounded time are refused, not attempted.
     let png = chart_png();
-    let body = json!({"smart_objects": [{"uuid": so, "asset": {"base64": b64(&png), "tile": true, "size": {"width": 1, "height": 1}}}]});
+    let body = json!({"smart_objects": [{"uuid": so, "asset": {"base64": compositor::request::encode_base64(&png), "tile": true, "size": {"width": 1, "height": 1}}}]});
     let req = parse(&body, MockupUuid::Optional).unwrap();
     let err =
         compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &limits).unwrap_err();
@@ -226,7 +208,7 @@ fn webp_at_quality_90_is_much_smaller_than_png() {
         .to_string();
     let render = |format: &str| {
         let body = json!({
-            "smart_objects": [{"uuid": design, "asset": {"base64": b64(&chart_png())}}],
+            "smart_objects": [{"uuid": design, "asset": {"base64": compositor::request::encode_base64(&chart_png())}}],
             "export_options": {"image_format": format, "image_size": "original", "quality": 90}
         });
         let req = parse(&body, MockupUuid::Optional).expect("valid");
@@ -273,7 +255,7 @@ fn nested_design_slot_keeps_the_inner_layers() {
         .to_string();
     let white = compositor::encode::png_rgba8(&[255; 16 * 16 * 4], 16, 16).unwrap();
     let body = json!({
-        "smart_objects": [{"uuid": so, "asset": {"base64": b64(&white)}}],
+        "smart_objects": [{"uuid": so, "asset": {"base64": compositor::request::encode_base64(&white)}}],
         "export_options": {"image_format": "png", "image_size": "original"}
     });
     let req = parse(&body, MockupUuid::Optional).expect("valid");
@@ -313,7 +295,7 @@ fn nested_design_slot_keeps_the_inner_layers() {
         .uuid
         .to_string();
     let body = json!({
-        "smart_objects": [{"uuid": so, "asset": {"base64": b64(&white)}}],
+        "smart_objects": [{"uuid": so, "asset": {"base64": compositor::request::encode_base64(&white)}}],
         "export_options": {"image_format": "png", "image_size": "original"}
     });
     let req = parse(&body, MockupUuid::Optional).expect("valid");
@@ -345,7 +327,7 @@ fn position_without_size_moves_the_smart_object() {
         .collect();
     for (left, top) in [(30, 20), (150, 100)] {
         let body = json!({
-            "smart_objects": [{"uuid": design, "asset": {"base64": b64(&chart_png()),
+            "smart_objects": [{"uuid": design, "asset": {"base64": compositor::request::encode_base64(&chart_png()),
                 "position": {"top": top, "left": left}}}],
             "hidden_layers": hidden,
             "export_options": {"image_format": "png", "image_size": "original"}

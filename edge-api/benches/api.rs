@@ -59,21 +59,7 @@ fn artwork_b64() -> String {
         })
         .collect();
     let png = compositor::encode::png_rgba8(&rgba, w, h).unwrap();
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for c in png.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            s.push(if k <= c.len() {
-                T[(n >> (18 - 6 * k) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    s
+    compositor::request::encode_base64(&png)
 }
 
 fn bench(c: &mut Criterion) {

@@ -220,25 +220,7 @@ fn chart_png_b64() -> String {
         .flat_map(|i| [(i % w * 4) as u8, (i / w * 5) as u8, 128, 255])
         .collect();
     let png = compositor::encode::png_rgba8(&rgba, w, h).unwrap();
-    b64(&png)
-}
-
-fn b64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            s.push(if k <= c.len() {
-                T[(n >> (18 - 6 * k) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    s
+    compositor::request::encode_base64(&png)
 }
 
 fn template() -> Vec<u8> {
