@@ -25,12 +25,18 @@ pub fn psnr_premultiplied(a: &[u8], b: &[u8]) -> f64 {
 /// Flattens straight-alpha RGBA8 over white, keeping alpha 255.
 pub fn flatten_over_white(rgba: &mut [u8]) {
     for p in rgba.chunks_exact_mut(4) {
-        let a = p[3] as u32;
+        let a = p[3];
         for c in &mut p[..3] {
-            *c = ((*c as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
+            *c = over_white(*c, a);
         }
         p[3] = 255;
     }
+}
+
+/// One 8-bit channel `c` at alpha `a` composited over white, rounded.
+pub fn over_white(c: u8, a: u8) -> u8 {
+    let (c, a) = (c as u32, a as u32);
+    ((c * a + 255 * (255 - a) + 127) / 255) as u8
 }
 
 #[cfg(test)]

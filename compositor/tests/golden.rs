@@ -232,6 +232,19 @@ fn own_cases(doc: &Document) -> Vec<Case> {
     cases
 }
 
+/// Every non-group layer except `target` (groups stay, so the target's
+/// own group still draws).
+fn all_but(layers: &[&compositor::doc::Layer], target: &str) -> Vec<String> {
+    layers
+        .iter()
+        .filter(|l| {
+            l.uuid.to_string() != target
+                && !matches!(l.kind, compositor::doc::LayerKind::Group { .. })
+        })
+        .map(|l| l.uuid.to_string())
+        .collect()
+}
+
 /// Cases on the shared PhotoshopAPI file: one per transform kind, every
 /// other layer hidden, at 256 px.
 fn shared_cases(doc: &Document) -> Vec<Case> {
@@ -247,14 +260,7 @@ fn shared_cases(doc: &Document) -> Vec<Case> {
     .map(|(layer, name)| {
         // Layer names repeat across groups; take the first of that name.
         let target = uuid_of(doc, layer);
-        let hidden: Vec<String> = layers
-            .iter()
-            .filter(|l| {
-                l.uuid.to_string() != target
-                    && !matches!(l.kind, compositor::doc::LayerKind::Group { .. })
-            })
-            .map(|l| l.uuid.to_string())
-            .collect();
+        let hidden = all_but(&layers, &target);
         Case {
             name: name.to_string(),
             body: json!({
@@ -276,14 +282,7 @@ fn shared_cases(doc: &Document) -> Vec<Case> {
                 .expect("a quilt-warped layer")
                 .uuid
                 .to_string();
-            let hidden: Vec<String> = layers
-                .iter()
-                .filter(|l| {
-                    l.uuid.to_string() != target
-                        && !matches!(l.kind, compositor::doc::LayerKind::Group { .. })
-                })
-                .map(|l| l.uuid.to_string())
-                .collect();
+            let hidden = all_but(&layers, &target);
             json!({
                 "smart_objects": [{"uuid": target, "asset": {"base64": art, "fit": "fill"}}],
                 "hidden_layers": hidden,

@@ -185,7 +185,7 @@ fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
     let request = Request {
         method: method_name(req.method()).to_string(),
         path: req.path().to_string(),
-        query: parse_query(req.query()),
+        query: crate::http::parse_query(req.query()),
         headers,
         body: req.into_body(),
     };
@@ -197,40 +197,6 @@ fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
     }
     builder.body(resp.body);
     builder.build()
-}
-
-/// `a=1&b=x%20y` -> [("a", "1"), ("b", "x y")] (`+` is a space).
-fn parse_query(q: &str) -> Vec<(String, String)> {
-    fn decode(s: &str) -> String {
-        let b = s.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < b.len() => {
-                    let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        Some(v) => {
-                            out.push(v);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
-                }
-                c => out.push(c),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(p), String::new()),
-        })
-        .collect()
 }
 
 fn method_name(m: &spin_sdk::http::Method) -> &'static str {

@@ -445,39 +445,43 @@ fn private_addresses_are_refused() {
     );
 }
 
-/// Kill -9 with jobs queued and running, start again: every job finishes,
-/// once, and is charged once.
-#[test]
-fn jobs_survive_a_crash() {
-    let data = TempDir::new("crash");
-    let key = create_key(&data.0, None, "dave", 100);
-    let url = file_server(template());
-    let server = serve(
-        &data.0,
-        None,
-        &["--allow-outbound", "127.0.0.1/32", "--workers", "1"],
-    );
-    let base = server.base.clone();
-    let mockup = upload(&base, &key, &url);
-    // Big enough that the single worker is still busy when the host dies.
+/// Uploads our template and submits `n` async renders big enough (3000 px)
+/// that a single worker is still busy when the test stops its host.
+fn submit_big_renders(base: &str, key: &str, n: usize) -> Vec<String> {
+    let mockup = upload(base, key, &file_server(template()));
     let render = json!({
         "mockup_uuid": mockup["uuid"],
         "is_async": true,
         "smart_objects": [{"uuid": design_uuid(&mockup), "asset": {"base64": chart_png_b64()}}],
         "export_options": {"image_format": "png", "image_size": 3000}
     });
-    let ids: Vec<String> = (0..8)
+    (0..n)
         .map(|_| {
             let r = request(
                 "POST",
                 &format!("{base}/api/v1/renders"),
-                Some(&key),
+                Some(key),
                 Some(&render),
             );
-            assert_eq!(r.status, 202);
+            assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
             r.json()["job_id"].as_str().unwrap().to_string()
         })
-        .collect();
+        .collect()
+}
+
+/// Kill -9 with jobs queued and running, start again: every job finishes,
+/// once, and is charged once.
+#[test]
+fn jobs_survive_a_crash() {
+    let data = TempDir::new("crash");
+    let key = create_key(&data.0, None, "dave", 100);
+    let server = serve(
+        &data.0,
+        None,
+        &["--allow-outbound", "127.0.0.1/32", "--workers", "1"],
+    );
+    let base = server.base.clone();
+    let ids = submit_big_renders(&base, &key, 8);
     // Wait until the worker has started, then SIGKILL: no chance to clean up.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -621,32 +625,12 @@ fn sdk_flows() {
 fn sigterm_hands_jobs_back() {
     let data = TempDir::new("term");
     let key = create_key(&data.0, None, "frank", 100);
-    let url = file_server(template());
     let mut server = serve(
         &data.0,
         None,
         &["--allow-outbound", "127.0.0.1/32", "--workers", "1"],
     );
-    let base = server.base.clone();
-    let mockup = upload(&base, &key, &url);
-    let render = json!({
-        "mockup_uuid": mockup["uuid"],
-        "is_async": true,
-        "smart_objects": [{"uuid": design_uuid(&mockup), "asset": {"base64": chart_png_b64()}}],
-        "export_options": {"image_format": "png", "image_size": 3000}
-    });
-    let ids: Vec<String> = (0..5)
-        .map(|_| {
-            let r = request(
-                "POST",
-                &format!("{base}/api/v1/renders"),
-                Some(&key),
-                Some(&render),
-            );
-            assert_eq!(r.status, 202);
-            r.json()["job_id"].as_str().unwrap().to_string()
-        })
-        .collect();
+    let ids = submit_big_renders(&server.base.clone(), &key, 5);
     let pid = server.child.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());

@@ -54,11 +54,7 @@ pub fn jpeg_rgba8(
     check_rgba_len(rgba, width, height)?;
     let mut rgb = Vec::with_capacity(rgba.len() / 4 * 3);
     for p in rgba.chunks_exact(4) {
-        let a = p[3] as u32;
-        // Over white: c*a + 255*(1-a), rounded.
-        for &c in &p[..3] {
-            rgb.push(((c as u32 * a + 255 * (255 - a) + 127) / 255) as u8);
-        }
+        rgb.extend(p[..3].iter().map(|&c| crate::metrics::over_white(c, p[3])));
     }
     let mut out = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
