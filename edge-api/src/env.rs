@@ -50,6 +50,15 @@ pub trait Env {
     /// Fetch a URL (PSD templates, artwork). The host applies the outbound policy (private
     /// addresses refused, timeouts, size caps); its refusal or failure comes back as Err(text).
     fn fetch(&self, url: &str) -> Result<Vec<u8>, String>;
+    /// POSTs a webhook delivery and returns the receiver's status code
+    /// (redirects are not followed: a 3xx is the receiver's answer). The
+    /// host applies the same outbound policy and timeouts as [`Env::fetch`];
+    /// a refusal, timeout or connection failure comes back as Err(text).
+    /// Hosts that never deliver webhooks (offline tools) keep this default.
+    fn post(&self, url: &str, headers: &[(String, String)], body: &[u8]) -> Result<u16, String> {
+        let _ = (url, headers, body);
+        Err("this host does not send webhooks".into())
+    }
     /// Unix milliseconds.
     fn now_ms(&self) -> u64;
     /// Fills `buf` with CSPRNG bytes (ids, secrets).

@@ -31,6 +31,7 @@ use crate::http::{Request, Response};
 use crate::mockups::{self, query_int};
 use crate::renders;
 use crate::util::{hex, is_uuid, iso8601, unhex, uuid_v4};
+use crate::webhooks;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -66,7 +67,8 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    fn as_str(self) -> &'static str {
+    /// The wire name (`render`, `upload`).
+    pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Render => "render",
             JobKind::Upload => "upload",
@@ -98,7 +100,8 @@ impl Status {
         matches!(self, Status::Succeeded | Status::Failed | Status::Cancelled)
     }
 
-    fn as_str(self) -> &'static str {
+    /// The wire name (`queued`, ..., `cancelled`).
+    pub fn as_str(self) -> &'static str {
         match self {
             Status::Queued => "queued",
             Status::Dispatched => "dispatched",
@@ -151,6 +154,10 @@ pub struct JobRecord {
     pub lease_until: Option<u64>,
     /// Times it has been claimed.
     pub attempts: u32,
+    /// The submit's own `webhook.url`, notified with the account's
+    /// endpoints when the job ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
 }
 
 /// One entry of an account's job index.
@@ -166,6 +173,11 @@ pub struct IndexEntry {
 
 fn job_key(id: &str) -> String {
     format!("job:{id}")
+}
+
+/// Reads a job record.
+pub fn read_record(env: &dyn Env, id: &str) -> Result<Option<JobRecord>, ApiError> {
+    Ok(read(env, id)?.map(|(j, _)| j))
 }
 
 /// Reads a job with its exact stored bytes (for CAS).
@@ -213,6 +225,7 @@ pub fn submit(
     kind: JobKind,
     payload: Value,
     mockup_name: Option<String>,
+    webhook_url: Option<String>,
 ) -> Result<Response, ApiError> {
     let now = env.now_ms();
     let bytes = to_bytes(&payload);
@@ -249,6 +262,7 @@ pub fn submit(
         lease_owner: None,
         lease_until: None,
         attempts: 0,
+        webhook_url,
     };
     let store = env.store();
     // Record, then the owner's index, then the queue: a job is visible to
@@ -264,13 +278,16 @@ pub fn submit(
         },
     )?;
     list_push(env, QUEUE, &job.id)?;
-    let body = json!({
+    let mut body = json!({
         "render_uuid": job.id,
         "job_id": job.id,
         "kind": kind.as_str(),
         "status": "queued",
         "status_url": format!("/api/v1/jobs/{}", job.id),
     });
+    if let Some(url) = &job.webhook_url {
+        body["webhook"] = webhooks::request_webhook_ack(env, &job.account_id, url)?;
+    }
     Ok(Response::json(202, &body))
 }
 
@@ -360,6 +377,7 @@ pub fn cancel(env: &dyn Env, caller: &Caller, id: &str) -> Result<Response, ApiE
         job.credits_charged = Some(0);
         job.lease_owner = None;
         job.lease_until = None;
+        webhooks::note_terminal(env, id)?;
         if swap(env, &raw, &job)?.is_some() {
             list_remove(env, QUEUE, id)?;
             list_remove(env, LEASED, id)?;
@@ -575,6 +593,9 @@ fn requeue_where(
             next.dispatched_at = None;
             next.started_at = None;
         }
+        if next.status.is_terminal() {
+            webhooks::note_terminal(env, &id)?;
+        }
         // Losing this swap means the job moved on (finished or was
         // cancelled): nothing to requeue.
         if swap(env, &raw, &next)?.is_some() {
@@ -696,6 +717,9 @@ pub fn run(env: &dyn Env, job: JobRecord, dispatched: Vec<u8>) -> Result<Option<
             done.credits_charged = Some(0);
         }
     }
+    // The event goes into the outbox before the terminal write, so a
+    // crash between the two cannot lose it.
+    webhooks::note_terminal(env, &done.id)?;
     // The terminal write is a CAS from the exact running record written
     // above: if the job was requeued (and perhaps finished elsewhere) or
     // cancelled meanwhile, this late finisher changes nothing.

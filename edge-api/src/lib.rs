@@ -10,7 +10,7 @@
 //! counters, and no key listing: every index (an account's mockups and
 //! jobs, the job queue) is a key this crate maintains with CAS. The key
 //! layout is documented in each module: [`accounts`], [`mockups`],
-//! [`jobs`], [`files`].
+//! [`jobs`], [`files`], [`webhooks`].
 //!
 //! Routes: see [`router`].
 
@@ -27,6 +27,7 @@ pub mod mockups;
 pub mod renders;
 pub mod router;
 mod util;
+pub mod webhooks;
 
 /// The component's entry point and environment (wasm32-wasip2 only).
 #[cfg(target_arch = "wasm32")]

@@ -385,6 +385,13 @@ pub fn upload(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response,
                 ))
             }
         };
+        let webhook = match req.query_value("webhook_url") {
+            Some(u) => Some(crate::webhooks::check_url(
+                "query -> webhook_url",
+                Some(&Value::String(u.into())),
+            )?),
+            None => None,
+        };
         if is_async {
             // The worker reads the file from the store: keep it as the
             // (private) blob the mockup will use.
@@ -400,7 +407,14 @@ pub fn upload(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response,
                 source: UploadSource::Blob { blob },
                 name: name.clone(),
             };
-            return jobs::submit(env, caller, JobKind::Upload, json!(payload), Some(name));
+            return jobs::submit(
+                env,
+                caller,
+                JobKind::Upload,
+                json!(payload),
+                Some(name),
+                webhook,
+            );
         }
         let (rec, inspect) = create(env, &caller.account_id, &name, &req.body, None, "body")?;
         return Ok(mockup_response(
@@ -441,12 +455,20 @@ pub fn upload(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response,
             ))
         }
     };
+    let webhook = crate::webhooks::request_webhook(&body)?;
     if is_async {
         let payload = UploadPayload {
             source: UploadSource::Url { url },
             name: name.clone(),
         };
-        return jobs::submit(env, caller, JobKind::Upload, json!(payload), Some(name));
+        return jobs::submit(
+            env,
+            caller,
+            JobKind::Upload,
+            json!(payload),
+            Some(name),
+            webhook,
+        );
     }
     let bytes = env
         .fetch(&url)

@@ -126,13 +126,21 @@ fn render_stored(
 pub fn submit(env: &dyn Env, caller: &Caller, http: &Request) -> Result<Response, ApiError> {
     let body = mockups::parse_json_body(http)?;
     let req = parse(&body, MockupUuid::Required).map_err(ApiError::Validation)?;
+    let webhook = crate::webhooks::request_webhook(&body)?;
     let uuid = req.mockup_uuid.clone().unwrap_or_default();
     let mockup = mockups::load(env, caller, &uuid)?;
     let inspect = mockups::inspection(env, &uuid)?;
     check_uuids(&inspect, &req)?;
     accounts::require_credits(env, &caller.account_id, accounts::RENDER_COST)?;
     if req.is_async {
-        return jobs::submit(env, caller, JobKind::Render, body, Some(mockup.name));
+        return jobs::submit(
+            env,
+            caller,
+            JobKind::Render,
+            body,
+            Some(mockup.name),
+            webhook,
+        );
     }
     let slot = accounts::claim_render_slot(env, caller)?;
     let (rendered, blob) = render_stored(env, &mockup, &req)?;

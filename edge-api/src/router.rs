@@ -13,14 +13,25 @@
 //! | GET | `/api/v1/jobs` | key | [`jobs::list`] |
 //! | GET | `/api/v1/jobs/{uuid}` | key | [`jobs::get`] |
 //! | POST | `/api/v1/jobs/{uuid}/cancel` | key | [`jobs::cancel`] |
+//! | GET, POST | `/api/v1/webhook-endpoints` | key | [`webhooks::list`], [`webhooks::create`] |
+//! | GET | `/api/v1/webhook-endpoints/events` | key | [`webhooks::events`] |
+//! | GET, PATCH, DELETE | `/api/v1/webhook-endpoints/{uuid}` | key | [`webhooks::get`], [`webhooks::update`], [`webhooks::delete`] |
+//! | POST | `/api/v1/webhook-endpoints/{uuid}/rotate-secret` | key | [`webhooks::rotate_secret`] |
+//! | POST | `/api/v1/webhook-endpoints/{uuid}/test` | key | [`webhooks::send_test`] |
+//! | GET | `/api/v1/webhook-endpoints/{uuid}/deliveries` | key | [`webhooks::deliveries`] |
+//! | POST | `/api/v1/webhook-endpoints/{uuid}/deliveries/{id}/replay` | key | [`webhooks::replay`] |
+//! | POST | `/api/v1/webhook-endpoints/{uuid}/deliveries/replay-failed` | key | [`webhooks::replay_failed`] |
+//! | GET | `/api/v1/webhook-secret` | key | [`webhooks::get_default_secret`] |
+//! | POST | `/api/v1/webhook-secret/rotate` | key | [`webhooks::rotate_default_secret`] |
 //! | POST | `/internal/jobs/work` | worker token | [`jobs::work`] |
 //! | POST | `/internal/jobs/requeue` | worker token | [`jobs::requeue`] |
+//! | POST | `/internal/webhooks/deliver` | worker token | [`webhooks::deliver`] |
 
 use crate::accounts::{self, Caller};
 use crate::env::Env;
 use crate::errors::ApiError;
 use crate::http::{Request, Response};
-use crate::{files, idempotency, jobs, mockups, renders};
+use crate::{files, idempotency, jobs, mockups, renders, webhooks};
 use serde_json::json;
 
 /// A matched route.
@@ -36,8 +47,19 @@ enum Route<'a> {
     JobList,
     Job(&'a str),
     JobCancel(&'a str),
+    Hooks,
+    HookEvents,
+    Hook(&'a str),
+    HookRotate(&'a str),
+    HookTest(&'a str),
+    HookDeliveries(&'a str),
+    HookReplay(&'a str, &'a str),
+    HookReplayFailed(&'a str),
+    DefaultSecret,
+    DefaultSecretRotate,
     Work,
     Requeue,
+    Deliver,
 }
 
 /// Matches a path (method checked separately, so a known path with the
@@ -56,6 +78,21 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["api", "v1", "jobs"] => Route::JobList,
         ["api", "v1", "jobs", id] => Route::Job(id),
         ["api", "v1", "jobs", id, "cancel"] => Route::JobCancel(id),
+        ["api", "v1", "webhook-endpoints"] => Route::Hooks,
+        ["api", "v1", "webhook-endpoints", "events"] => Route::HookEvents,
+        ["api", "v1", "webhook-endpoints", id] => Route::Hook(id),
+        ["api", "v1", "webhook-endpoints", id, "rotate-secret"] => Route::HookRotate(id),
+        ["api", "v1", "webhook-endpoints", id, "test"] => Route::HookTest(id),
+        ["api", "v1", "webhook-endpoints", id, "deliveries"] => Route::HookDeliveries(id),
+        ["api", "v1", "webhook-endpoints", id, "deliveries", "replay-failed"] => {
+            Route::HookReplayFailed(id)
+        }
+        ["api", "v1", "webhook-endpoints", id, "deliveries", d, "replay"] => {
+            Route::HookReplay(id, d)
+        }
+        ["api", "v1", "webhook-secret"] => Route::DefaultSecret,
+        ["api", "v1", "webhook-secret", "rotate"] => Route::DefaultSecretRotate,
+        ["internal", "webhooks", "deliver"] => Route::Deliver,
         ["internal", "jobs", "work"] => Route::Work,
         ["internal", "jobs", "requeue"] => Route::Requeue,
         _ => return None,
@@ -97,10 +134,32 @@ pub fn dispatch(env: &dyn Env, req: &Request) -> Result<Response, ApiError> {
         (Route::JobList, "GET") => jobs::list(env, &caller(env, req)?, req),
         (Route::Job(id), "GET") => jobs::get(env, &caller(env, req)?, id),
         (Route::JobCancel(id), "POST") => jobs::cancel(env, &caller(env, req)?, id),
+        (Route::Hooks, "GET") => webhooks::list(env, &caller(env, req)?),
+        (Route::Hooks, "POST") => webhooks::create(env, &caller(env, req)?, req),
+        (Route::HookEvents, "GET") => webhooks::events(env, &caller(env, req)?, req),
+        (Route::Hook(id), "GET") => webhooks::get(env, &caller(env, req)?, id),
+        (Route::Hook(id), "PATCH") => webhooks::update(env, &caller(env, req)?, id, req),
+        (Route::Hook(id), "DELETE") => webhooks::delete(env, &caller(env, req)?, id),
+        (Route::HookRotate(id), "POST") => {
+            webhooks::rotate_secret(env, &caller(env, req)?, id, req)
+        }
+        (Route::HookTest(id), "POST") => webhooks::send_test(env, &caller(env, req)?, id),
+        (Route::HookDeliveries(id), "GET") => webhooks::deliveries(env, &caller(env, req)?, id),
+        (Route::HookReplay(id, d), "POST") => webhooks::replay(env, &caller(env, req)?, id, d),
+        (Route::HookReplayFailed(id), "POST") => {
+            webhooks::replay_failed(env, &caller(env, req)?, id)
+        }
+        (Route::DefaultSecret, "GET") => webhooks::get_default_secret(env, &caller(env, req)?),
+        (Route::DefaultSecretRotate, "POST") => {
+            webhooks::rotate_default_secret(env, &caller(env, req)?, req)
+        }
         // The internal routes do not exist for anyone without the token.
-        (Route::Work | Route::Requeue, _) if !jobs::is_worker(env, req)? => Err(ApiError::NoRoute),
+        (Route::Work | Route::Requeue | Route::Deliver, _) if !jobs::is_worker(env, req)? => {
+            Err(ApiError::NoRoute)
+        }
         (Route::Work, "POST") => jobs::work(env, req),
         (Route::Requeue, "POST") => jobs::requeue(env, req),
+        (Route::Deliver, "POST") => webhooks::deliver(env),
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

@@ -104,6 +104,20 @@ impl Env for SpinEnv {
         Err(format!("more than {MAX_REDIRECTS} redirects"))
     }
 
+    fn post(&self, url: &str, headers: &[(String, String)], body: &[u8]) -> Result<u16, String> {
+        let mut builder = spin_sdk::http::Request::post(url, body.to_vec());
+        for (k, v) in headers {
+            builder.header(k.as_str(), v.as_str());
+        }
+        let req = builder.build();
+        let resp: spin_sdk::http::Response = spin_sdk::http::run(spin_sdk::http::send(req))
+            .map_err(|e| match e {
+                spin_sdk::http::SendError::Http(e) => format!("{e:?}"),
+                other => other.to_string(),
+            })?;
+        Ok(*resp.status())
+    }
+
     fn now_ms(&self) -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
