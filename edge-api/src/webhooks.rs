@@ -1212,6 +1212,9 @@ fn headers(d: &Delivery, secret: &SigningSecret, now_ms: u64) -> Vec<(String, St
     let ts = now_ms / 1000;
     let mut h = vec![
         ("content-type".to_string(), "application/json".to_string()),
+        // Sized, not chunked: some receivers (Python's http.server among
+        // them) read only a body with a length.
+        ("content-length".to_string(), d.body.len().to_string()),
         ("user-agent".to_string(), "mockup-webhooks/1".to_string()),
         ("x-sudomock-event".to_string(), d.event_type.clone()),
         ("x-sudomock-event-id".to_string(), d.event_id.clone()),

@@ -28,6 +28,28 @@ struct Cli {
     command: Command,
 }
 
+/// How `mockup serve` delivers webhooks.
+#[cfg(not(target_family = "wasm"))]
+#[derive(clap::Args, Debug)]
+struct WebhookArgs {
+    /// Concurrent webhook deliveries (0: this host sends none).
+    #[arg(long, default_value_t = 4)]
+    webhook_senders: usize,
+    /// Delay before a failed delivery's second attempt; each later attempt
+    /// waits 3x longer (capped at 4 hours, with +-20% jitter).
+    #[arg(long, default_value_t = 10_000)]
+    webhook_retry_base_ms: u64,
+    /// Attempts before a delivery is given up (`dead`).
+    #[arg(long, default_value_t = 12)]
+    webhook_max_attempts: u32,
+    /// An endpoint is disabled after this many consecutive failed attempts...
+    #[arg(long, default_value_t = 50)]
+    webhook_disable_after_failures: u32,
+    /// ...spanning at least this many minutes.
+    #[arg(long, default_value_t = 1440)]
+    webhook_disable_after_minutes: u64,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (the edge-api component on wasmtime) with an embedded
@@ -57,6 +79,8 @@ enum Command {
         /// Days result files stay downloadable.
         #[arg(long, default_value_t = 7)]
         retention_days: u64,
+        #[command(flatten)]
+        webhooks: WebhookArgs,
     },
     /// Manage API keys.
     #[cfg(not(target_family = "wasm"))]
@@ -173,6 +197,7 @@ fn run(cli: Cli) -> Result<()> {
             component,
             workers,
             retention_days,
+            webhooks,
         } => {
             let allow_outbound = allow_outbound
                 .iter()
@@ -186,6 +211,16 @@ fn run(cli: Cli) -> Result<()> {
                 component: component.unwrap_or_else(default_component),
                 workers,
                 retention_days,
+                webhook_senders: webhooks.webhook_senders,
+                webhook_retry: edge_api::webhooks::RetryPolicy {
+                    base_ms: webhooks.webhook_retry_base_ms.max(1),
+                    max_attempts: webhooks.webhook_max_attempts.max(1),
+                    disable_after_failures: webhooks.webhook_disable_after_failures.max(1),
+                    disable_after_ms: webhooks
+                        .webhook_disable_after_minutes
+                        .saturating_mul(60_000),
+                    ..Default::default()
+                },
             })?;
         }
         #[cfg(not(target_family = "wasm"))]

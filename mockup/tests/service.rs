@@ -567,11 +567,9 @@ fn two_hosts_share_one_redis() {
     assert_eq!(me["data"]["usage"]["credits_remaining"], 90, "{me}");
 }
 
-/// The official `sudomock` Python SDK, unmodified, against the server:
-/// `tests/sdk/sudomock_flows.py`. Skipped when the SDK is not installed,
-/// unless MOCKUP_REQUIRE_SDK=1 (set by `.ci/run`, which installs it).
-#[test]
-fn sdk_flows() {
+/// Whether Python can import the official `sudomock` SDK. When it cannot,
+/// SDK tests are skipped (with a note), unless MOCKUP_REQUIRE_SDK=1.
+fn sdk_installed() -> bool {
     let has_sdk = Command::new("python3")
         .args(["-c", "import sudomock"])
         .status()
@@ -582,6 +580,16 @@ fn sdk_flows() {
             "MOCKUP_REQUIRE_SDK is set but `import sudomock` fails"
         );
         eprintln!("the sudomock SDK is not installed; skipping (pip install sudomock==0.17.0)");
+    }
+    has_sdk
+}
+
+/// The official `sudomock` Python SDK, unmodified, against the server:
+/// `tests/sdk/sudomock_flows.py`. Skipped when the SDK is not installed,
+/// unless MOCKUP_REQUIRE_SDK=1 (set by `.ci/run`, which installs it).
+#[test]
+fn sdk_flows() {
+    if !sdk_installed() {
         return;
     }
     let data = TempDir::new("sdk");
@@ -616,7 +624,7 @@ fn sdk_flows() {
         "SDK flows failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout.matches("ok: ").count(), 10, "every flow ran");
+    assert_eq!(stdout.matches("ok: ").count(), 11, "every flow ran");
 }
 
 /// SIGTERM: the host stops taking work, finishes or hands back what is
@@ -714,4 +722,216 @@ fn cli_render_fetches_urls_under_the_policy() {
     let (px, ..) = compositor::encode::decode_png_rgba8(&png, u64::MAX).unwrap();
     let (plain, _) = compositor::composite_rgba8(&doc, &compositor::Limits::default()).unwrap();
     assert_ne!(px, plain, "the fetched artwork is in the render");
+}
+
+/// A child process killed on drop.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The receiver's log: one JSON object per delivery received.
+fn receiver_log(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Waits until the receiver's log satisfies `done`.
+fn wait_log(path: &Path, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let log = receiver_log(path);
+        if done(&log) {
+            return log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not seen; the receiver got {log:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Webhooks end to end: a real receiver on 127.0.0.1
+/// (`tests/sdk/webhook_receiver.py`) checks every delivery with the SDK's
+/// own `verify_webhook_signature` and fails the first ones on purpose. The
+/// host is killed (-9) in the middle and started again: every event still
+/// arrives, signed, at least once; then rotate-secret, test and replay.
+#[test]
+fn webhooks_reach_a_real_receiver() {
+    if !sdk_installed() {
+        return;
+    }
+    let data = TempDir::new("hooks");
+    let key = create_key(&data.0, None, "hooks", 50);
+    let secrets = data.0.join("receiver-secrets.txt");
+    let log = data.0.join("receiver-log.jsonl");
+    std::fs::write(&secrets, "").unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/sdk/webhook_receiver.py"
+    );
+    let mut receiver = Reaped(
+        Command::new("python3")
+            .arg(script)
+            .arg(&secrets)
+            .arg(&log)
+            .arg("4")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs"),
+    );
+    let mut port = String::new();
+    BufReader::new(receiver.0.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let hook = format!("http://127.0.0.1:{}", port.trim());
+    let args = [
+        "--allow-outbound",
+        "127.0.0.1/32",
+        "--webhook-retry-base-ms",
+        "300",
+    ];
+    let mut server = serve(&data.0, None, &args);
+    let base = server.base.clone();
+    let add_secret = |s: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&secrets)
+            .unwrap();
+        writeln!(f, "{s}").unwrap();
+    };
+
+    let ep = request(
+        "POST",
+        &format!("{base}/api/v1/webhook-endpoints"),
+        Some(&key),
+        Some(&json!({"url": format!("{hook}/endpoint"), "event_types": ["render.succeeded"]})),
+    );
+    assert_eq!(ep.status, 201, "{}", String::from_utf8_lossy(&ep.body));
+    let ep = ep.json();
+    let ep_id = ep["id"].as_str().unwrap().to_string();
+    add_secret(ep["secret"].as_str().unwrap());
+
+    let mockup = upload(&base, &key, &file_server(template()));
+    let mut jobs = Vec::new();
+    for n in 0..3 {
+        let mut body = json!({
+            "mockup_uuid": mockup["uuid"],
+            "is_async": true,
+            "smart_objects": [{"uuid": design_uuid(&mockup), "asset": {"base64": chart_png_b64()}}],
+            "export_options": {"image_format": "png", "image_size": 320}
+        });
+        if n == 0 {
+            body["webhook"] = json!({"url": format!("{hook}/job")});
+        }
+        let r = request(
+            "POST",
+            &format!("{base}/api/v1/renders"),
+            Some(&key),
+            Some(&body),
+        );
+        assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+        let ack = r.json();
+        if n == 0 {
+            // The account's default secret, shown in full this once.
+            add_secret(ack["webhook"]["secret"].as_str().unwrap());
+        }
+        jobs.push(ack["job_id"].as_str().unwrap().to_string());
+    }
+
+    // The receiver is failing on purpose; kill the host in the middle.
+    wait_log(&log, "a first (failed) delivery", |l| !l.is_empty());
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let server = serve(&data.0, None, &args);
+    let base = server.base.clone();
+
+    let arrived = |l: &[Value], path: &str, job: &str| {
+        l.iter().any(|d| {
+            d["path"] == path
+                && d["job_id"] == job
+                && d["answered"] == 200
+                && d["type"] == "render.succeeded"
+        })
+    };
+    let got = wait_log(&log, "every render.succeeded event", |l| {
+        jobs.iter().all(|j| arrived(l, "/endpoint", j)) && arrived(l, "/job", &jobs[0])
+    });
+    for d in &got {
+        assert!(
+            d["verified_with"].is_string(),
+            "unsigned or badly signed: {d}"
+        );
+    }
+    assert!(
+        got.iter().filter(|d| d["answered"] == 500).count() >= 4,
+        "the first deliveries failed on purpose and were retried: {got:#?}"
+    );
+    for j in &jobs {
+        assert_eq!(wait_job(&base, &key, j)["status"], "succeeded");
+    }
+    // The log shows the retries.
+    let rows = request(
+        "GET",
+        &format!("{base}/api/v1/webhook-endpoints/{ep_id}/deliveries"),
+        Some(&key),
+        None,
+    )
+    .json();
+    let rows = rows.as_array().unwrap().clone();
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    assert!(rows.iter().all(|r| r["status"] == "succeeded"), "{rows:#?}");
+    assert!(
+        rows.iter().any(|r| r["attempt"].as_u64() > Some(1)),
+        "{rows:#?}"
+    );
+
+    // Rotate: from now on the receiver knows only the new secret.
+    let rotated = request(
+        "POST",
+        &format!("{base}/api/v1/webhook-endpoints/{ep_id}/rotate-secret"),
+        Some(&key),
+        Some(&json!({})),
+    )
+    .json();
+    let new_secret = rotated["secret"].as_str().unwrap().to_string();
+    std::fs::write(&secrets, format!("{new_secret}\n")).unwrap();
+    let t = request(
+        "POST",
+        &format!("{base}/api/v1/webhook-endpoints/{ep_id}/test"),
+        Some(&key),
+        Some(&json!({})),
+    );
+    assert_eq!(t.status, 202);
+    wait_log(&log, "the test event under the new secret", |l| {
+        l.iter()
+            .any(|d| d["type"] == "webhook.test" && d["verified_with"] == new_secret.as_str())
+    });
+
+    // Replay one delivery: the same event arrives again, signed anew.
+    let replayed = rows[0]["id"].as_str().unwrap();
+    let r = request(
+        "POST",
+        &format!("{base}/api/v1/webhook-endpoints/{ep_id}/deliveries/{replayed}/replay"),
+        Some(&key),
+        Some(&json!({})),
+    );
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    // Its first arrival was signed with the old secret: one under the new
+    // secret is the replay.
+    wait_log(&log, "the replayed delivery", |l| {
+        l.iter().any(|d| {
+            d["delivery"] == replayed
+                && d["answered"] == 200
+                && d["verified_with"] == new_secret.as_str()
+        })
+    });
 }

@@ -94,6 +94,41 @@ try:
 except sudomock.ValidationError:
     ok("bad field -> ValidationError")
 
+# Webhook endpoints, as the SDK manages them (deliveries go to the art
+# server, which answers anything; the receiver test checks signatures).
+ep = client.webhook_endpoints.create(url=art_url, events=["render.succeeded"], description="sdk")
+assert ep.id and ep.secret.startswith("whsec_") and "*" not in ep.secret, ep
+assert ep.event_types == ["render.succeeded"] and ep.enabled, ep
+listed = client.webhook_endpoints.list()
+assert [e.id for e in listed.webhook_endpoints] == [ep.id], listed
+assert "****" in client.webhook_endpoints.get(ep.id).secret
+updated = client.webhook_endpoints.update(ep.id, events=[], description="all events")
+assert updated.event_types == [] and updated.description == "all events", updated
+rotated = client.webhook_endpoints.rotate_secret(ep.id)
+assert rotated.secret.startswith("whsec_") and rotated.secret != ep.secret, rotated
+client.webhook_endpoints.test(ep.id)
+import time
+deadline = time.time() + 30
+while True:
+    rows = client.webhook_endpoints.deliveries(ep.id).deliveries
+    if rows and rows[0].status == "succeeded":
+        break
+    assert time.time() < deadline, rows
+    time.sleep(0.2)
+assert rows[0].event_type == "webhook.test" and rows[0].http_status == 200, rows
+client.webhook_endpoints.replay_delivery(ep.id, rows[0].id)
+client.webhook_endpoints.replay_failed(ep.id)
+feed = client.webhook_endpoints.events(limit=10).deliveries
+assert any(r.id == rows[0].id for r in feed), feed
+try:
+    other.webhook_endpoints.get(ep.id)
+    raise AssertionError("another account read the endpoint")
+except sudomock.NotFoundError:
+    pass
+client.webhook_endpoints.delete(ep.id)
+assert client.webhook_endpoints.list().webhook_endpoints == []
+ok("webhook endpoints")
+
 # Delete.
 client.mockups.delete(mockup.uuid)
 try:

@@ -9,7 +9,9 @@
 //! component's internal `POST /internal/jobs/work` route (authenticated by a
 //! token the host writes into the store at start-up, and unreachable from
 //! outside: the front end answers 404 for `/internal/` paths and strips the
-//! worker headers). Job state lives only in the store, so a crash loses
+//! worker headers). Webhook senders call `POST /internal/webhooks/deliver`
+//! the same way, each making one due delivery per call, so a slow receiver
+//! holds one sender and never a request. Job state lives only in the store, so a crash loses
 //! nothing: at start-up the host hands its own unfinished jobs back to the
 //! queue, and on SIGTERM it stops taking work, lets in-flight requests and
 //! jobs finish (up to a grace period) and hands back the rest.
@@ -63,6 +65,10 @@ pub struct ServeOptions {
     pub workers: usize,
     /// Days result files stay downloadable.
     pub retention_days: u64,
+    /// Concurrent webhook deliveries (0: none from this host).
+    pub webhook_senders: usize,
+    /// Retry and auto-disable policy of webhook deliveries.
+    pub webhook_retry: edge_api::webhooks::RetryPolicy,
 }
 
 /// Per-request store data: what the component's imports need.
@@ -208,6 +214,10 @@ async fn serve(opts: ServeOptions) -> Result<()> {
         edge_api::files::RETENTION_CONFIG_KEY,
         retention_ms.to_string().as_bytes(),
     )?;
+    kv.set(
+        edge_api::webhooks::RETRY_CONFIG_KEY,
+        &serde_json::to_vec(&opts.webhook_retry)?,
+    )?;
     // Hosts sharing one store share one token: the first writes it.
     let fresh = random_hex(32);
     let token = if kv.compare_and_swap(WORKER_TOKEN_KEY, None, fresh.as_bytes())? {
@@ -245,6 +255,7 @@ async fn serve(opts: ServeOptions) -> Result<()> {
 
     let workers: Vec<_> = (0..opts.workers)
         .map(|_| tokio::spawn(worker(host.clone())))
+        .chain((0..opts.webhook_senders).map(|_| tokio::spawn(webhook_sender(host.clone()))))
         .collect();
 
     let shutdown = shutdown_signal();
@@ -453,6 +464,23 @@ fn full(bytes: Bytes) -> Body {
     http_body_util::Full::new(bytes)
         .map_err(|never| match never {})
         .boxed_unsync()
+}
+
+/// One webhook sender: asks the component to make due deliveries until the
+/// host stops. Deliveries run here, never on a request's path; their state
+/// is in the store, so one cut short by a crash is retried after its lease.
+async fn webhook_sender(host: Arc<Host>) {
+    while !host.stopping.load(Ordering::SeqCst) {
+        match host
+            .internal("/internal/webhooks/deliver", serde_json::json!({}))
+            .await
+        {
+            Ok(v) if !v["delivery_id"].is_null() => continue,
+            Ok(_) => {}
+            Err(e) => eprintln!("mockup serve: webhook sender: {e:#}"),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// One job worker: asks the component for work until the host stops,
