@@ -95,21 +95,57 @@ fn render_error(req: &RenderRequest, e: RenderError) -> ApiError {
     }
 }
 
+/// Milliseconds spent in each step of a synchronous render, sent back as a
+/// `Server-Timing` header so users (and our load test) see where the time
+/// goes.
+#[derive(Debug, Default)]
+struct Timings(Vec<(&'static str, u64)>);
+
+impl Timings {
+    /// Records the time since `since` under `step`; returns now.
+    fn step(&mut self, env: &dyn Env, step: &'static str, since: u64) -> u64 {
+        let now = env.now_ms();
+        self.0.push((step, now.saturating_sub(since)));
+        now
+    }
+
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k};dur={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Renders `req` on a stored mockup and stores the result as a public file.
 /// Returns the rendered image's metadata and the file's blob id.
 fn render_stored(
     env: &dyn Env,
     mockup: &MockupRecord,
     req: &RenderRequest,
+    t: &mut Timings,
 ) -> Result<(Rendered, String), ApiError> {
+    let start = env.now_ms();
     let (_, psd) = files::get(env, &mockup.psd_blob)?
         .ok_or_else(|| ApiError::Internal("TEMPLATE_MISSING".into()))?;
     let limits = compositor::Limits::default();
     let doc = compositor::open(&psd, &limits)
         .map_err(|_| ApiError::Internal("TEMPLATE_UNREADABLE".into()))?;
     drop(psd);
+    let at = t.step(env, "template", start);
     let fetch = |url: &str| env.fetch(url);
-    let mut rendered = mk::render(&doc, req, &fetch, &limits).map_err(|e| render_error(req, e))?;
+    let fail = |e| render_error(req, e);
+    let decoded = mk::decode(&doc, req, &fetch, &limits).map_err(fail)?;
+    let at = t.step(env, "decode", at);
+    let placed = mk::place(&doc, req, &decoded, &limits).map_err(fail)?;
+    drop(decoded);
+    let at = t.step(env, "place", at);
+    let image = mk::composite(&doc, req, placed, &limits).map_err(fail)?;
+    drop(doc);
+    let at = t.step(env, "composite", at);
+    let mut rendered = mk::encode(image, req).map_err(|e| fail(RenderError::Compositor(e)))?;
+    let at = t.step(env, "encode", at);
     let bytes = std::mem::take(&mut rendered.bytes);
     let blob = files::put(
         env,
@@ -119,11 +155,14 @@ fn render_stored(
         true,
         Some(files::result_retention_ms(env)),
     )?;
+    t.step(env, "store", at);
     Ok((rendered, blob))
 }
 
 /// `POST /api/v1/renders`.
 pub fn submit(env: &dyn Env, caller: &Caller, http: &Request) -> Result<Response, ApiError> {
+    let start = env.now_ms();
+    let mut t = Timings::default();
     let body = mockups::parse_json_body(http)?;
     let req = parse(&body, MockupUuid::Required).map_err(ApiError::Validation)?;
     let webhook = crate::webhooks::request_webhook(&body)?;
@@ -142,8 +181,10 @@ pub fn submit(env: &dyn Env, caller: &Caller, http: &Request) -> Result<Response
             webhook,
         );
     }
+    let at = t.step(env, "request", start);
     let slot = accounts::claim_render_slot(env, caller)?;
-    let (rendered, blob) = render_stored(env, &mockup, &req)?;
+    t.step(env, "slot", at);
+    let (rendered, blob) = render_stored(env, &mockup, &req, &mut t)?;
     drop(slot);
     accounts::charge(env, &caller.account_id, accounts::RENDER_COST)?;
     let render_uuid = uuid_v4(env);
@@ -174,7 +215,8 @@ pub fn submit(env: &dyn Env, caller: &Caller, http: &Request) -> Result<Response
     if !warnings.is_empty() {
         out["warnings"] = Value::Array(warnings);
     }
-    Ok(Response::json(200, &out))
+    t.step(env, "total", start);
+    Ok(Response::json(200, &out).with_header("server-timing", &t.header()))
 }
 
 /// Runs a render job. Returns the result URL and its blob id, or the
@@ -192,7 +234,8 @@ pub fn run_job(env: &dyn Env, job: &JobRecord) -> Result<(String, String), Strin
         key: Default::default(),
     };
     let mockup = mockups::load(env, &caller, &uuid).map_err(|e| detail(&e))?;
-    let (rendered, blob) = render_stored(env, &mockup, &req).map_err(|e| detail(&e))?;
+    let (rendered, blob) =
+        render_stored(env, &mockup, &req, &mut Timings::default()).map_err(|e| detail(&e))?;
     Ok((
         files::url(&job.base_url, &blob, rendered.content_type),
         blob,
