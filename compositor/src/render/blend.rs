@@ -585,24 +585,31 @@ fn color(b: Color, s: Color) -> Color {
     with_lane3(set_lum(rgb(s), lum(b)), b[3])
 }
 
+/// Lane 3 (CMYK's black) comes from the source here, unlike hue,
+/// saturation and colour, which keep the backdrop's: that is what
+/// Photoshop's CMYK composites show. RGB, gray and Lab carry 0 there.
 #[inline(always)]
 fn luminosity(b: Color, s: Color) -> Color {
-    with_lane3(set_lum(rgb(b), lum(s)), b[3])
+    with_lane3(set_lum(rgb(b), lum(s)), s[3])
 }
 
+/// Darker and lighter colour pick one operand whole, lane 3 (CMYK's
+/// black) included: Photoshop's CMYK composites show the source's black
+/// wherever the source wins.
 #[inline(always)]
 fn darker_color(b: Color, s: Color) -> Color {
     if lum(s) < lum(b) {
-        [s[0], s[1], s[2], b[3]]
+        s
     } else {
         b
     }
 }
 
+/// See [`darker_color`].
 #[inline(always)]
 fn lighter_color(b: Color, s: Color) -> Color {
     if lum(s) > lum(b) {
-        [s[0], s[1], s[2], b[3]]
+        s
     } else {
         b
     }
@@ -1358,8 +1365,46 @@ mod tests {
                     "{mode:?} lane {k}: {got:?} vs {want:?}"
                 );
             }
-            // Lane 3 is the backdrop's.
-            assert_eq!(got[3], 0.5, "{mode:?}");
+            // Lane 3 follows the operand the colour comes from: the source
+            // for luminosity and a winning source (lighter colour here).
+            let lane3 = if matches!(mode, Luminosity | LighterColor) {
+                0.9
+            } else {
+                0.5
+            };
+            assert_eq!(got[3], lane3, "{mode:?}");
+        }
+    }
+
+    /// Stored CMYK values (inverted bytes, 255 = no ink) read from
+    /// Photoshop's composite of `cmyk-blend-modes.psd`, where an opaque
+    /// rainbow rectangle is blended onto an opaque duck: the black plate
+    /// comes from the source in luminosity and in a winning lighter colour.
+    #[test]
+    fn cmyk_black_plate_follows_photoshop() {
+        let px = |v: [f32; 4]| v.map(|x| x / 255.0);
+        let cases = [
+            (
+                Luminosity,
+                [0.0, 21.0, 37.0, 11.0],
+                [129.0, 255.0, 0.0, 255.0],
+                [173.0, 194.0, 210.0, 255.0],
+            ),
+            (
+                LighterColor,
+                [81.0, 57.0, 4.0, 133.0],
+                [133.0, 255.0, 0.0, 255.0],
+                [134.0, 255.0, 0.0, 255.0],
+            ),
+        ];
+        for (mode, b, s, want) in cases {
+            let got = blend_color(mode, px(b), px(s));
+            for k in 0..4 {
+                assert!(
+                    (got[k] * 255.0 - want[k]).abs() <= 1.5,
+                    "{mode:?} lane {k}: {got:?}, Photoshop {want:?}"
+                );
+            }
         }
     }
 
