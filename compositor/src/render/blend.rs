@@ -720,7 +720,8 @@ fn clamp01(v: f32) -> f32 {
 /// anti-aliased edges stay soft and a dissolve layer at full opacity looks
 /// like a normal one, as Photoshop's composites show (`dissolve.psd`: edge
 /// pixels keep their own alpha, and about half of them show at 50%
-/// opacity whatever that alpha is).
+/// opacity whatever that alpha is). That fill dissolves like opacity, and
+/// that mask coverage acts like pixel alpha, is assumed, not measured.
 #[allow(clippy::too_many_arguments)]
 pub fn composite_span(
     mode: BlendMode,
