@@ -585,24 +585,31 @@ fn color(b: Color, s: Color) -> Color {
     with_lane3(set_lum(rgb(s), lum(b)), b[3])
 }
 
+/// Lane 3 (CMYK's black) comes from the source here, unlike hue,
+/// saturation and colour, which keep the backdrop's: that is what
+/// Photoshop's CMYK composites show. RGB, gray and Lab carry 0 there.
 #[inline(always)]
 fn luminosity(b: Color, s: Color) -> Color {
-    with_lane3(set_lum(rgb(b), lum(s)), b[3])
+    with_lane3(set_lum(rgb(b), lum(s)), s[3])
 }
 
+/// Darker and lighter colour pick one operand whole, lane 3 (CMYK's
+/// black) included: Photoshop's CMYK composites show the source's black
+/// wherever the source wins.
 #[inline(always)]
 fn darker_color(b: Color, s: Color) -> Color {
     if lum(s) < lum(b) {
-        [s[0], s[1], s[2], b[3]]
+        s
     } else {
         b
     }
 }
 
+/// See [`darker_color`].
 #[inline(always)]
 fn lighter_color(b: Color, s: Color) -> Color {
     if lum(s) > lum(b) {
-        [s[0], s[1], s[2], b[3]]
+        s
     } else {
         b
     }
@@ -707,9 +714,14 @@ fn clamp01(v: f32) -> f32 {
 ///
 /// # Dissolve
 ///
-/// A pixel becomes the opaque source colour where
-/// [`dissolve_noise`]`(x, y) < alpha` (alpha with opacity and fill), else
-/// the backdrop is left unchanged.
+/// Only opacity and fill dissolve: where [`dissolve_noise`]`(x, y) <
+/// opacity * fill` the pixel is composited as in Normal mode with its own
+/// alpha (times coverage), elsewhere the backdrop is left unchanged. So
+/// anti-aliased edges stay soft and a dissolve layer at full opacity looks
+/// like a normal one, as Photoshop's composites show (`dissolve.psd`: edge
+/// pixels keep their own alpha, and about half of them show at 50%
+/// opacity whatever that alpha is). That fill dissolves like opacity, and
+/// that mask coverage acts like pixel alpha, is assumed, not measured.
 #[allow(clippy::too_many_arguments)]
 pub fn composite_span(
     mode: BlendMode,
@@ -931,7 +943,7 @@ fn dissolve_kernel(
     da: &mut [f32],
     sc: &[Color],
     sa: &[f32],
-    scale: f32,
+    threshold: f32,
     cov: impl Fn(usize) -> f32,
     x: i32,
     y: i32,
@@ -942,13 +954,12 @@ fn dissolve_kernel(
         .zip(sc.iter().zip(sa))
         .enumerate()
     {
-        let a_s = src_a * scale * cov(i);
-        if a_s <= 0.0 {
+        if dissolve_noise(x.wrapping_add(i as i32), y) >= threshold {
             continue;
         }
-        if dissolve_noise(x.wrapping_add(i as i32), y) < a_s {
-            *d = *s;
-            *dst_a = 1.0;
+        let a_s = src_a * cov(i);
+        if a_s > 0.0 {
+            normal_pixel(d, dst_a, s, a_s);
         }
     }
 }
@@ -1358,8 +1369,46 @@ mod tests {
                     "{mode:?} lane {k}: {got:?} vs {want:?}"
                 );
             }
-            // Lane 3 is the backdrop's.
-            assert_eq!(got[3], 0.5, "{mode:?}");
+            // Lane 3 follows the operand the colour comes from: the source
+            // for luminosity and a winning source (lighter colour here).
+            let lane3 = if matches!(mode, Luminosity | LighterColor) {
+                0.9
+            } else {
+                0.5
+            };
+            assert_eq!(got[3], lane3, "{mode:?}");
+        }
+    }
+
+    /// Stored CMYK values (inverted bytes, 255 = no ink) read from
+    /// Photoshop's composite of `cmyk-blend-modes.psd`, where an opaque
+    /// rainbow rectangle is blended onto an opaque duck: the black plate
+    /// comes from the source in luminosity and in a winning lighter colour.
+    #[test]
+    fn cmyk_black_plate_follows_photoshop() {
+        let px = |v: [f32; 4]| v.map(|x| x / 255.0);
+        let cases = [
+            (
+                Luminosity,
+                [0.0, 21.0, 37.0, 11.0],
+                [129.0, 255.0, 0.0, 255.0],
+                [173.0, 194.0, 210.0, 255.0],
+            ),
+            (
+                LighterColor,
+                [81.0, 57.0, 4.0, 133.0],
+                [133.0, 255.0, 0.0, 255.0],
+                [134.0, 255.0, 0.0, 255.0],
+            ),
+        ];
+        for (mode, b, s, want) in cases {
+            let got = blend_color(mode, px(b), px(s));
+            for k in 0..4 {
+                assert!(
+                    (got[k] * 255.0 - want[k]).abs() <= 1.5,
+                    "{mode:?} lane {k}: {got:?}, Photoshop {want:?}"
+                );
+            }
         }
     }
 
@@ -1548,6 +1597,37 @@ mod tests {
         assert!(close(over_opaque(Multiply, cb, cs, 1.0, 0.5)[0], 0.35));
     }
 
+    /// Photoshop's composite of `dissolve.psd` (ellipses at opacity 128
+    /// over transparency): an anti-aliased edge pixel of alpha 92 shows
+    /// with alpha 92 or not at all, and about half the pixels show (295
+    /// of 576 inside one ellipse, 49 of 90 on its edge) whatever their
+    /// alpha. At full opacity nothing is dropped.
+    #[test]
+    fn dissolve_dithers_opacity_not_pixel_alpha() {
+        const N: usize = 4096;
+        let edge = 92.0 / 255.0;
+        for (opacity, lo, hi) in [(128.0 / 255.0, 0.45, 0.55), (1.0, 1.0, 1.0)] {
+            let mut dc = vec![[0.0; 4]; N];
+            let mut da = vec![0.0; N];
+            let sc = vec![[1.0, 0.0, 0.0, 0.0]; N];
+            let sa = vec![edge; N];
+            composite_span(
+                Dissolve, &mut dc, &mut da, &sc, &sa, opacity, 1.0, None, 3, 40,
+            );
+            let mut shown = 0;
+            for (c, &a) in dc.iter().zip(&da) {
+                if a > 0.0 {
+                    assert!(close(a, edge) && c[0] == 1.0, "{c:?} {a}");
+                    shown += 1;
+                } else {
+                    assert_eq!(a, 0.0);
+                }
+            }
+            let frac = shown as f32 / N as f32;
+            assert!((lo..=hi).contains(&frac), "opacity {opacity}: {frac}");
+        }
+    }
+
     #[test]
     fn dissolve_is_deterministic_with_the_right_density() {
         const N: usize = 256;
@@ -1559,7 +1639,7 @@ mod tests {
                 let mut da = vec![1.0; N];
                 let sc = vec![[1.0; 4]; N];
                 let sa = vec![0.6; N];
-                // 0.6 * opacity 0.5 = 0.3.
+                // Opacity 0.5 dissolves; the pixel's own alpha 0.6 does not.
                 composite_span(
                     Dissolve,
                     &mut dc,
@@ -1573,20 +1653,21 @@ mod tests {
                     y0 + row,
                 );
                 for (c, a) in dc.iter().zip(&da) {
-                    // Either the opaque source or the untouched backdrop.
-                    assert!(*a == 1.0 && (c[0] == 1.0 || c[0] == 0.0));
-                    hits += (c[0] == 1.0) as usize;
+                    // Either the source at its own alpha over black
+                    // (0.6) or the untouched backdrop.
+                    assert!(*a == 1.0 && (close(c[0], 0.6) || c[0] == 0.0));
+                    hits += (c[0] > 0.0) as usize;
                     out.push(c[0]);
                 }
             }
             (hits as f64 / (N * N) as f64, out)
         };
         let (frac, a) = run(0, 0);
-        assert!((frac - 0.3).abs() < 0.01, "density {frac}");
+        assert!((frac - 0.5).abs() < 0.01, "density {frac}");
         let (_, b) = run(0, 0);
         assert_eq!(a, b, "not deterministic");
         let (frac2, c) = run(1000, -77);
-        assert!((frac2 - 0.3).abs() < 0.01, "density {frac2}");
+        assert!((frac2 - 0.5).abs() < 0.01, "density {frac2}");
         assert_ne!(a, c, "pattern does not depend on position");
         // Noise is in [0, 1).
         for (x, y) in [(0, 0), (-1, -1), (i32::MAX, i32::MIN), (12345, 678)] {
