@@ -773,59 +773,39 @@ fn parse_hex(s: &str) -> Option<[u8; 3]> {
 /// Standard base64 with padding: the encoding `asset.base64` expects (for
 /// clients, tests and benchmarks building requests).
 pub fn encode_base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            s.push(if k <= c.len() {
-                T[(n >> (18 - 6 * k) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    s
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// Standard base64 (padding optional, whitespace ignored); `None` on any
-/// other character.
+/// Decodes `asset.base64` as clients send it: the standard alphabet (the
+/// URL-safe `-` and `_` accepted too), padding optional, whitespace (line
+/// breaks of MIME-style base64) ignored. `None` on anything else.
 pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    fn val(c: u8) -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        } as u32)
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine as _;
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let raw = s.as_bytes();
+    // Multi-megabyte artwork is usually plain base64: decode it in place,
+    // and copy only input that needs cleaning.
+    let unusual = |c: &u8| c.is_ascii_whitespace() || *c == b'-' || *c == b'_';
+    if !raw.iter().any(unusual) {
+        return LENIENT.decode(raw).ok();
     }
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    let mut padding = false;
-    for &c in s.as_bytes() {
-        if c.is_ascii_whitespace() {
-            continue;
-        }
-        if c == b'=' {
-            padding = true;
-            continue;
-        }
-        if padding {
-            return None;
-        }
-        acc = (acc << 6) | val(c)?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    let cleaned: Vec<u8> = raw
+        .iter()
+        .filter(|c| !c.is_ascii_whitespace())
+        .map(|&c| match c {
+            b'-' => b'+',
+            b'_' => b'/',
+            c => c,
+        })
+        .collect();
+    LENIENT.decode(cleaned).ok()
 }
 
 #[cfg(test)]
@@ -1005,6 +985,8 @@ mod tests {
     fn base64_decoding() {
         assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
         assert_eq!(decode_base64("aGVs\nbG8").unwrap(), b"hello");
+        assert_eq!(decode_base64("-_8=").unwrap(), [0xfb, 0xff]);
+        assert_eq!(decode_base64("+/8").unwrap(), [0xfb, 0xff]);
         assert!(decode_base64("data:image/png;base64,aGVsbG8=").is_none());
         assert!(decode_base64("aGVsbG8=x").is_none());
         // Known vectors (RFC 4648), and the round trip of every length mod 3.

@@ -52,10 +52,21 @@ pub fn jpeg_rgba8(
     dpi: Option<u32>,
 ) -> Result<Vec<u8>> {
     check_rgba_len(rgba, width, height)?;
-    let mut rgb = Vec::with_capacity(rgba.len() / 4 * 3);
-    for p in rgba.chunks_exact(4) {
-        rgb.extend(p[..3].iter().map(|&c| crate::metrics::over_white(c, p[3])));
-    }
+    // An opaque picture (the usual mockup) goes to the encoder as it is,
+    // which reads RGBA and skips the alpha; only a transparent one is
+    // flattened into a copy first.
+    let opaque = rgba.chunks_exact(4).all(|p| p[3] == 255);
+    let flattened;
+    let (pixels, color) = if opaque {
+        (rgba, jpeg_encoder::ColorType::Rgba)
+    } else {
+        let mut rgb = Vec::with_capacity(rgba.len() / 4 * 3);
+        for p in rgba.chunks_exact(4) {
+            rgb.extend(p[..3].iter().map(|&c| crate::metrics::over_white(c, p[3])));
+        }
+        flattened = rgb;
+        (flattened.as_slice(), jpeg_encoder::ColorType::Rgb)
+    };
     let mut out = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
     if let Some(dpi) = dpi {
@@ -69,7 +80,7 @@ pub fn jpeg_rgba8(
             format!("{width}x{height} is over JPEG's 65535 pixels per side"),
         ));
     };
-    enc.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
+    enc.encode(pixels, w, h, color)
         .map_err(|e| Error::Codec(e.to_string()))?;
     Ok(out)
 }
@@ -159,4 +170,38 @@ pub fn decode_image_rgba8(bytes: &[u8], max_pixels: u64) -> Result<(Vec<u8>, u32
     let img =
         image::DynamicImage::from_decoder(decoder).map_err(|e| Error::Codec(e.to_string()))?;
     Ok((img.into_rgba8().into_raw(), w, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn picture(alpha: u8) -> Vec<u8> {
+        (0..64 * 48u32)
+            .flat_map(|i| [(i % 64 * 4) as u8, (i / 64 * 5) as u8, 128, alpha])
+            .collect()
+    }
+
+    /// The opaque fast path (RGBA straight to the encoder) writes exactly
+    /// the file the flattening path would.
+    #[test]
+    fn opaque_jpeg_matches_the_flattened_encoding() {
+        let rgba = picture(255);
+        let ours = jpeg_rgba8(&rgba, 64, 48, 90, Some(72)).unwrap();
+        let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        let mut want = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut want, 90);
+        enc.set_density(jpeg_encoder::PixelDensity::dpi(72));
+        enc.encode(&rgb, 64, 48, jpeg_encoder::ColorType::Rgb).unwrap();
+        assert_eq!(ours, want);
+    }
+
+    /// A transparent picture is flattened over white.
+    #[test]
+    fn transparent_jpeg_is_white() {
+        let jpg = jpeg_rgba8(&picture(0), 64, 48, 90, None).unwrap();
+        let (px, w, h) = decode_image_rgba8(&jpg, 1 << 20).unwrap();
+        assert_eq!((w, h), (64, 48));
+        assert!(px.chunks_exact(4).all(|p| p[..3].iter().all(|&c| c >= 250)));
+    }
 }
