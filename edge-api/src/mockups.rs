@@ -554,25 +554,116 @@ pub fn query_int(
     }
 }
 
-/// `GET /api/v1/mockups`: `{mockups, total, limit, offset}`, newest first.
+/// `GET /api/v1/mockups` (also `/psd-mockups`): the account's mockups,
+/// `limit` (1..100) from `offset`, newest first by default. Filters, as the
+/// SDK sends them: `name` (case-insensitive substring), `created_after` and
+/// `created_before` (ISO 8601), `sort` (`created_at` | `updated_at` |
+/// `name`) and `order` (`desc` | `asc`). `total` counts the matches.
 pub fn list(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response, ApiError> {
     let limit = query_int(req, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)?;
     let offset = query_int(req, "offset", 0, 0, u32::MAX as u64)?;
+    let text = |name: &str| req.query_value(name).filter(|v| !v.is_empty());
+    let date = |name: &str| -> Result<Option<u64>, ApiError> {
+        match text(name) {
+            None => Ok(None),
+            Some(v) => crate::util::parse_iso8601(v).map(Some).ok_or_else(|| {
+                ApiError::field(
+                    &format!("query -> {name}"),
+                    "Input should be a valid ISO 8601 date or datetime",
+                )
+            }),
+        }
+    };
+    let after = date("created_after")?;
+    let before = date("created_before")?;
+    let name = text("name").map(str::to_lowercase);
+    let sort = match text("sort") {
+        None | Some("created_at") => "created_at",
+        Some("updated_at") => "updated_at",
+        Some("name") => "name",
+        Some(_) => {
+            return Err(ApiError::field(
+                "query -> sort",
+                "Input should be 'name', 'created_at' or 'updated_at'",
+            ))
+        }
+    };
+    let ascending = match text("order") {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(_) => {
+            return Err(ApiError::field(
+                "query -> order",
+                "Input should be 'asc' or 'desc'",
+            ))
+        }
+    };
     let ids: Vec<String> =
         get_json(env.store(), &format!("idx:mockups:{}", caller.account_id))?.unwrap_or_default();
-    let mut mockups = Vec::new();
-    for id in ids.iter().skip(offset as usize).take(limit as usize) {
+    let filtered = name.is_some() || after.is_some() || before.is_some();
+    let load = |id: &String| -> Result<Option<MockupRecord>, ApiError> {
         // An index entry whose record is gone (a delete in flight) is skipped.
-        if let Some(rec) = get_json::<MockupRecord>(env.store(), &format!("mockup:{id}"))? {
-            if rec.account_id == caller.account_id {
-                let inspect = inspection(env, id)?;
-                mockups.push(mockup_json(&rec, &inspect, &env.base_url()));
+        Ok(
+            get_json::<MockupRecord>(env.store(), &format!("mockup:{id}"))?
+                .filter(|r| r.account_id == caller.account_id),
+        )
+    };
+    let (page, total): (Vec<MockupRecord>, usize) = if !filtered && sort == "created_at" {
+        // The index is already newest first: read only the page.
+        let ordered: Box<dyn Iterator<Item = &String>> = if ascending {
+            Box::new(ids.iter().rev())
+        } else {
+            Box::new(ids.iter())
+        };
+        let mut page = Vec::new();
+        for id in ordered.skip(offset as usize).take(limit as usize) {
+            page.extend(load(id)?);
+        }
+        (page, ids.len())
+    } else {
+        let mut all = Vec::new();
+        for id in &ids {
+            if let Some(r) = load(id)? {
+                let keep = name
+                    .as_deref()
+                    .is_none_or(|n| r.name.to_lowercase().contains(n))
+                    && after.is_none_or(|t| r.created_at >= t)
+                    && before.is_none_or(|t| r.created_at <= t);
+                if keep {
+                    all.push(r);
+                }
             }
         }
+        match sort {
+            "name" => all.sort_by(|a, b| {
+                a.name
+                    .to_lowercase()
+                    .cmp(&b.name.to_lowercase())
+                    .then(a.created_at.cmp(&b.created_at))
+            }),
+            "updated_at" => all.sort_by_key(|r| r.updated_at),
+            _ => all.sort_by_key(|r| r.created_at),
+        }
+        // Newest (or last by name) first unless asked otherwise.
+        if !ascending {
+            all.reverse();
+        }
+        let total = all.len();
+        let page = all
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .collect();
+        (page, total)
+    };
+    let mut mockups = Vec::with_capacity(page.len());
+    for rec in &page {
+        let inspect = inspection(env, &rec.uuid)?;
+        mockups.push(mockup_json(rec, &inspect, &env.base_url()));
     }
     let data = json!({
         "mockups": mockups,
-        "total": ids.len(),
+        "total": total,
         "limit": limit,
         "offset": offset,
     });

@@ -123,6 +123,59 @@ pub(crate) fn iso8601(ms: u64) -> String {
     )
 }
 
+/// Parses an ISO 8601 date or date-time to unix milliseconds:
+/// `2026-06-22`, `2026-06-22T10:00:00Z`, with optional fractional seconds
+/// and a `Z` or `+hh:mm`/`-hh:mm` offset (none means UTC). `None` if
+/// malformed or before 1970.
+pub(crate) fn parse_iso8601(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let num = |t: &str| -> Option<i64> {
+        (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok())?
+    };
+    let (date, time) = match s.split_once(['T', 't', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let mut parts = date.split('-');
+    let (y, m, d) = (
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+    );
+    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut ms = days_from_civil(y, m as u32, d as u32) * 86_400_000;
+    if let Some(t) = time {
+        let (clock, offset_ms) = if let Some(c) = t.strip_suffix(['Z', 'z']) {
+            (c, 0)
+        } else if let Some(i) = t.rfind(['+', '-']) {
+            let (c, off) = t.split_at(i);
+            let sign = if off.starts_with('-') { -1 } else { 1 };
+            let (oh, om) = off[1..].split_once(':').unwrap_or((&off[1..], "0"));
+            (c, sign * (num(oh)? * 3_600_000 + num(om)? * 60_000))
+        } else {
+            (t, 0)
+        };
+        let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+        let mut f = hms.split(':');
+        let h = num(f.next()?)?;
+        let mi = num(f.next()?)?;
+        let sec = f.next().map_or(Some(0), num)?;
+        if f.next().is_some() || h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let frac_ms = if frac.is_empty() {
+            0
+        } else {
+            let digits: String = frac.chars().chain("000".chars()).take(3).collect();
+            num(&digits)?
+        };
+        ms += h * 3_600_000 + mi * 60_000 + sec * 1000 + frac_ms - offset_ms;
+    }
+    u64::try_from(ms).ok()
+}
+
 /// The calendar month (UTC) containing `ms`: its key `2026-06` and its
 /// start and end (the next month's start) in unix milliseconds. Credit
 /// usage is counted per month.
@@ -146,6 +199,30 @@ mod tests {
         assert_eq!(iso8601(1_782_122_403_000), "2026-06-22T10:00:03Z");
         // Leap day.
         assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn parses_iso8601() {
+        let t = 1_782_122_400_000; // 2026-06-22T10:00:00Z
+        assert_eq!(parse_iso8601("2026-06-22T10:00:00Z"), Some(t));
+        assert_eq!(parse_iso8601("2026-06-22T10:00:00"), Some(t));
+        assert_eq!(parse_iso8601("2026-06-22T12:00:00+02:00"), Some(t));
+        assert_eq!(
+            parse_iso8601("2026-06-22T09:30:00.250-00:30"),
+            Some(t + 250)
+        );
+        assert_eq!(parse_iso8601("2026-06-22"), Some(t - 10 * 3_600_000));
+        assert_eq!(parse_iso8601(&iso8601(t)), Some(t));
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-06-22T25:00:00Z",
+            "yesterday",
+            "2026-06",
+            "1969-12-31",
+        ] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
     }
 
     #[test]

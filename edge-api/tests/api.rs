@@ -230,6 +230,10 @@ fn mockup_list_query_validation() {
         ("limit=101", "query -> limit"),
         ("limit=abc", "query -> limit"),
         ("offset=-1", "query -> offset"),
+        ("sort=size", "query -> sort"),
+        ("order=up", "query -> order"),
+        ("created_after=last week", "query -> created_after"),
+        ("created_before=2026-13-01", "query -> created_before"),
     ] {
         let (k, v) = q.split_once('=').unwrap();
         let r = handle(
@@ -245,6 +249,96 @@ fn mockup_list_query_validation() {
         empty["data"],
         json!({ "mockups": [], "total": 0, "limit": 20, "offset": 0 })
     );
+}
+
+#[test]
+fn mockup_list_filters_and_sorts() {
+    let e = env();
+    let key = create_api_key(&e, "main", 10).unwrap();
+    // Three mockups an hour apart: "Tee front", "mug", "Tee back".
+    let start = e.now_ms();
+    let mut uuids = Vec::new();
+    for name in ["Tee front", "mug", "Tee back"] {
+        let r = post(
+            &e,
+            &key,
+            "/api/v1/psd/upload",
+            json!({ "psd_file_url": PSD_URL, "psd_name": name }),
+        );
+        uuids.push(r.json_body()["data"]["uuid"].as_str().unwrap().to_string());
+        e.advance(3_600_000);
+    }
+    // The oldest is renamed last, so it is the most recently updated.
+    let r = handle(
+        &e,
+        Request::new("PATCH", &format!("/api/v1/mockups/{}", uuids[0]))
+            .header("x-api-key", &key)
+            .json(&json!({ "name": "Tee front" })),
+    );
+    assert_eq!(r.status, 200);
+    let names = |q: &[(&str, &str)]| -> (Vec<String>, u64) {
+        let mut r = Request::new("GET", "/api/v1/psd-mockups").header("x-api-key", &key);
+        for (k, v) in q {
+            r = r.query(k, v);
+        }
+        let b = handle(&e, r).json_body();
+        let names = b["data"]["mockups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_string())
+            .collect();
+        (names, b["data"]["total"].as_u64().unwrap())
+    };
+    let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(names(&[]), (v(&["Tee back", "mug", "Tee front"]), 3));
+    assert_eq!(
+        names(&[("order", "asc")]),
+        (v(&["Tee front", "mug", "Tee back"]), 3)
+    );
+    assert_eq!(
+        names(&[("name", "tee")]),
+        (v(&["Tee back", "Tee front"]), 2)
+    );
+    assert_eq!(
+        names(&[("name", "TEE"), ("limit", "1"), ("offset", "1")]),
+        (v(&["Tee front"]), 2)
+    );
+    assert_eq!(
+        names(&[("sort", "name"), ("order", "asc")]),
+        (v(&["mug", "Tee back", "Tee front"]), 3)
+    );
+    assert_eq!(names(&[("sort", "updated_at")]).0[0], "Tee front");
+    let iso = chrono_free_iso;
+    assert_eq!(
+        names(&[("created_after", &iso(start + 1_800_000))]),
+        (v(&["Tee back", "mug"]), 2)
+    );
+    assert_eq!(
+        names(&[
+            ("created_after", &iso(start + 1_800_000)),
+            ("created_before", &iso(start + 5_400_000)),
+        ]),
+        (v(&["mug"]), 1)
+    );
+    assert_eq!(names(&[("name", "poster")]), (v(&[]), 0));
+}
+
+/// Unix ms to `YYYY-MM-DDTHH:MM:SSZ`, computed here independently of the
+/// crate (the test clock starts at 2026-06-22T10:00:00Z).
+fn chrono_free_iso(ms: u64) -> String {
+    let base = 1_782_122_400_000u64;
+    assert!(
+        ms >= base && ms - base < 14 * 3_600_000,
+        "within the test day"
+    );
+    let secs = (ms - base) / 1000 + 10 * 3600;
+    format!(
+        "2026-06-22T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 #[test]

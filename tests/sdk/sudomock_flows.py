@@ -44,6 +44,8 @@ layers = client.mockups.layers(mockup.uuid)
 assert layers.layers, layers
 renamed = client.mockups.update(mockup.uuid, name="Renamed")
 assert renamed.name == "Renamed", renamed
+found = client.mockups.list(name="renam", sort="name", order="asc")
+assert [m.uuid for m in found.mockups] == [mockup.uuid] and found.total == 1, found
 ok("list / get / layers / update")
 
 # Render sync and async.
