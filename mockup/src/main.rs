@@ -79,6 +79,10 @@ enum Command {
         /// Days result files stay downloadable.
         #[arg(long, default_value_t = 7)]
         retention_days: u64,
+        /// Instances kept warm for reuse between requests (0: a fresh
+        /// instance for every request, exactly as Spin runs the component).
+        #[arg(long, default_value_t = 4)]
+        warm_instances: usize,
         #[command(flatten)]
         webhooks: WebhookArgs,
     },
@@ -197,6 +201,7 @@ fn run(cli: Cli) -> Result<()> {
             component,
             workers,
             retention_days,
+            warm_instances,
             webhooks,
         } => {
             let allow_outbound = allow_outbound
@@ -211,6 +216,7 @@ fn run(cli: Cli) -> Result<()> {
                 component: component.unwrap_or_else(default_component),
                 workers,
                 retention_days,
+                warm_instances,
                 webhook_senders: webhooks.webhook_senders,
                 webhook_retry: edge_api::webhooks::RetryPolicy {
                     base_ms: webhooks.webhook_retry_base_ms.max(1),

@@ -277,7 +277,14 @@ fn journey(redis: Option<&str>) {
     let data = TempDir::new("journey");
     let a = create_key(&data.0, redis, "alice", 10);
     let b = create_key(&data.0, redis, "bob", 10);
-    let server = serve(&data.0, redis, &["--allow-outbound", "127.0.0.1/32"]);
+    // On Redis the host runs as Spin does, a fresh instance per request;
+    // on SQLite with warm instances reused (the default).
+    let warm = if redis.is_some() { "0" } else { "4" };
+    let server = serve(
+        &data.0,
+        redis,
+        &["--allow-outbound", "127.0.0.1/32", "--warm-instances", warm],
+    );
     let base = server.base.as_str();
 
     // Health and auth.

@@ -69,16 +69,62 @@ pub struct ServeOptions {
     pub webhook_senders: usize,
     /// Retry and auto-disable policy of webhook deliveries.
     pub webhook_retry: edge_api::webhooks::RetryPolicy,
+    /// Warm instances kept for reuse (0: a fresh instance per request, as
+    /// Spin does).
+    pub warm_instances: usize,
 }
 
-/// Per-request store data: what the component's imports need.
+/// Per-instance store data: what the component's imports need.
 pub struct State {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
     kv: Arc<dyn kv::Backend>,
     outbound: outbound::Outbound,
+    memory: MemoryWatch,
 }
+
+/// Records how large the instance's linear memory has grown, so that an
+/// instance that grew big is not kept warm.
+#[derive(Default)]
+struct MemoryWatch {
+    bytes: usize,
+}
+
+impl wasmtime::ResourceLimiter for MemoryWatch {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.bytes = self.bytes.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// An instance that finished a request cleanly, kept for the next one.
+struct Warm {
+    store: Store<State>,
+    proxy: wasmtime_wasi_http::p2::bindings::Proxy,
+    uses: u32,
+}
+
+/// Requests one warm instance may serve before it is replaced (bounds
+/// whatever an instance accumulates: allocator fragmentation, caches).
+const WARM_MAX_USES: u32 = 1000;
+/// An instance whose memory grew past this is dropped, not kept warm: a
+/// giant render must not pin gigabytes while idle.
+const WARM_MAX_MEMORY: usize = 1 << 30;
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
@@ -113,6 +159,9 @@ struct Host {
     /// Wakes the workers when a job was queued.
     work: tokio::sync::Notify,
     stopping: AtomicBool,
+    /// Instances ready for another request, and how many to keep.
+    warm: Arc<std::sync::Mutex<Vec<Warm>>>,
+    warm_max: usize,
 }
 
 /// Runs the service until SIGTERM or Ctrl-C.
@@ -239,6 +288,8 @@ async fn serve(opts: ServeOptions) -> Result<()> {
         idle: tokio::sync::Notify::new(),
         work: tokio::sync::Notify::new(),
         stopping: AtomicBool::new(false),
+        warm: Arc::new(std::sync::Mutex::new(Vec::new())),
+        warm_max: opts.warm_instances,
     });
     // Jobs this host had claimed before it stopped go back to the queue.
     host.requeue_own().await?;
@@ -374,9 +425,8 @@ impl Host {
         Ok(resp)
     }
 
-    /// Runs one request through a fresh component instance.
-    async fn call(&self, req: hyper::Request<Body>) -> Result<hyper::Response<HyperOutgoingBody>> {
-        let guard = InFlight::new(self);
+    /// A store for a new instance.
+    fn new_store(&self) -> Store<State> {
         let mut store = Store::new(
             self.pre.engine(),
             State {
@@ -388,8 +438,28 @@ impl Host {
                     policy: self.policy.clone(),
                     tls: self.tls.clone(),
                 },
+                memory: MemoryWatch::default(),
             },
         );
+        store.limiter(|s| &mut s.memory);
+        store
+    }
+
+    /// Runs one request through a component instance: a warm one that
+    /// finished an earlier request cleanly, else a fresh one from the pool.
+    ///
+    /// Reuse is safe for this component because it keeps no state between
+    /// requests beyond content-keyed caches (ICC transforms); everything
+    /// else lives in the store. It saves re-faulting the working set of a
+    /// render (tens of ms). An instance that trapped is never reused, and
+    /// `--warm-instances 0` gives Spin's one-instance-per-request.
+    async fn call(&self, req: hyper::Request<Body>) -> Result<hyper::Response<HyperOutgoingBody>> {
+        let guard = InFlight::new(self);
+        let warm = self.warm.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let (mut store, proxy, uses) = match warm {
+            Some(w) => (w.store, Some(w.proxy), w.uses),
+            None => (self.new_store(), None, 0),
+        };
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store
             .data_mut()
@@ -397,14 +467,33 @@ impl Host {
             .new_incoming_request(Scheme::Http, req)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let pre = self.pre.clone();
+        let (pool, pool_max) = (self.warm.clone(), self.warm_max);
         // The instance runs in its own task so it may keep working after
-        // the response head is sent (streamed bodies).
+        // the response head is sent (streamed bodies); when it is done it
+        // goes back to the warm pool.
         let task = tokio::spawn(async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
+            let proxy = match proxy {
+                Some(p) => p,
+                None => pre.instantiate_async(&mut store).await?,
+            };
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, req, out)
-                .await
+                .await?;
+            let keep = uses + 1 < WARM_MAX_USES
+                && store.data().memory.bytes <= WARM_MAX_MEMORY
+                && store.data().table.is_empty();
+            if keep {
+                let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
+                if pool.len() < pool_max {
+                    pool.push(Warm {
+                        store,
+                        proxy,
+                        uses: uses + 1,
+                    });
+                }
+            }
+            anyhow::Ok(())
         });
         let resp = match receiver.await {
             Ok(Ok(resp)) => resp,
