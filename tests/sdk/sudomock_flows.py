@@ -110,7 +110,7 @@ rotated = client.webhook_endpoints.rotate_secret(ep.id)
 assert rotated.secret.startswith("whsec_") and rotated.secret != ep.secret, rotated
 client.webhook_endpoints.test(ep.id)
 import time
-deadline = time.time() + 30
+deadline = time.time() + 120
 while True:
     rows = client.webhook_endpoints.deliveries(ep.id).deliveries
     if rows and rows[0].status == "succeeded":
