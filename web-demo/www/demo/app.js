@@ -181,6 +181,7 @@ async function pump() {
       }
       const img = new ImageData(new Uint8ClampedArray(f.pixels), f.width, f.height);
       canvas.getContext("2d").putImageData(img, 0, 0);
+      drawOverlay();
       const total = performance.now() - t0;
       lastFrame = { width: f.width, height: f.height, ms: f.ms, total, request: req, pixels: img.data };
       timings.push({ width: f.width, height: f.height, ms: f.ms, total });
@@ -641,50 +642,56 @@ function artBox(info, s) {
   return { x: l ?? (fw - w) / 2, y: t ?? (fh - h) / 2, w, h, explicit: true };
 }
 
+let overlay = null;     // {key, box, handle, quad} of the drawn overlay
+
+/// Draws the selected smart object's quad and artwork box over the
+/// preview. The elements are kept while the same smart object stays
+/// selected, and only moved, so a drag keeps its pointer capture.
 function drawOverlay() {
   const svg = $("overlay");
-  svg.replaceChildren();
   const insp = state.inspection;
-  if (!insp) return;
-  svg.setAttribute("viewBox", `0 0 ${insp.width} ${insp.height}`);
-  svg.setAttribute("preserveAspectRatio", "none");
+  if (!insp) { svg.replaceChildren(); overlay = null; return; }
   const info = insp.smart_objects.find((s) => s.uuid === state.selected);
+  const s = info && state.so.get(info.uuid);
+  const key = info ? `${info.uuid}:${!!s.art}` : "";
+  if (!overlay || overlay.key !== key || overlay.insp !== insp) buildOverlay(svg, insp, info, s, key);
   if (!info) return;
-  const s = state.so.get(info.uuid);
   const H = unitToQuad(info.quad);
-  const ns = "http://www.w3.org/2000/svg";
-  const poly = (pts, cls) => {
-    const p = document.createElementNS(ns, "polygon");
-    p.setAttribute("points", pts.map((q) => q.join(",")).join(" "));
-    p.setAttribute("class", cls);
-    svg.append(p);
-    return p;
-  };
-  poly([[0, 1], [2, 3], [4, 5], [6, 7]].map(([i, j]) => [info.quad[i], info.quad[j]]), "quad");
-  if (!s.art) return;
   const fw = info.size.width, fh = info.size.height;
+  overlay.quad.setAttribute("points", [[0, 1], [2, 3], [4, 5], [6, 7]].map(([i, j]) => `${info.quad[i]},${info.quad[j]}`).join(" "));
+  if (!s.art) return;
   const b = artBox(info, s);
   const corners = [[b.x, b.y], [b.x + b.w, b.y], [b.x + b.w, b.y + b.h], [b.x, b.y + b.h]]
     .map(([x, y]) => applyH(H, x / fw, y / fh));
-  const box = poly(corners, "box");
+  overlay.box.setAttribute("points", corners.map((q) => q.join(",")).join(" "));
+  const scale = insp.width / Math.max(1, $("canvas").getBoundingClientRect().width || insp.width);
+  overlay.handle.setAttribute("cx", corners[2][0]);
+  overlay.handle.setAttribute("cy", corners[2][1]);
+  overlay.handle.setAttribute("r", 7 * scale);
+}
+
+function buildOverlay(svg, insp, info, s, key) {
+  svg.replaceChildren();
+  svg.setAttribute("viewBox", `0 0 ${insp.width} ${insp.height}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  const ns = "http://www.w3.org/2000/svg";
+  const make = (tag, cls) => { const e = document.createElementNS(ns, tag); e.setAttribute("class", cls); svg.append(e); return e; };
+  overlay = { key, insp, quad: make("polygon", "quad") };
+  if (!info || !s.art) return;
+  const box = make("polygon", "box");
+  box.id = "art-box";
   box.setAttribute("tabindex", "0");
   box.setAttribute("role", "application");
-  box.setAttribute("aria-label", `Artwork of ${info.name}: drag to move, drag the corner to resize; arrow keys move, Shift+arrow keys resize`);
-  box.id = "art-box";
-  const [hx, hy] = corners[2];
-  const scale = insp.width / Math.max(1, $("canvas").getBoundingClientRect().width || insp.width);
-  const handle = document.createElementNS(ns, "circle");
-  handle.setAttribute("cx", hx);
-  handle.setAttribute("cy", hy);
-  handle.setAttribute("r", 6 * scale);
-  handle.setAttribute("class", "handle");
+  box.setAttribute("aria-label", `Artwork of ${info.name}: drag to move, drag the corner to resize; arrow keys move, Shift+arrow keys resize, Alt for steps of 10`);
+  const handle = make("circle", "handle");
   handle.id = "art-handle";
-  svg.append(handle);
+  Object.assign(overlay, { box, handle });
+  const fw = info.size.width, fh = info.size.height;
   const toFrame = (ev) => {
     const r = svg.getBoundingClientRect();
     const x = (ev.clientX - r.left) / r.width * insp.width;
     const y = (ev.clientY - r.top) / r.height * insp.height;
-    const [u, v] = invertH(H)(x, y);
+    const [u, v] = invertH(unitToQuad(info.quad))(x, y);
     return [u * fw, v * fh];
   };
   const drag = (el, onMove) => el.addEventListener("pointerdown", (ev) => {
@@ -698,6 +705,7 @@ function drawOverlay() {
     el.addEventListener("pointerup", up);
   });
   drag(box, (b0, dx, dy) => setBox(info.uuid, b0.x + dx, b0.y + dy, b0.w, b0.h));
+  // The corner keeps the aspect ratio unless Shift is held.
   drag(handle, (b0, dx, dy, e) => {
     let w = Math.max(1, b0.w + dx), h = Math.max(1, b0.h + dy);
     if (!e.shiftKey) { const k = Math.max(w / b0.w, h / b0.h); w = b0.w * k; h = b0.h * k; }
@@ -711,7 +719,6 @@ function drawOverlay() {
     const step = e.altKey ? 10 : 1;
     if (e.shiftKey) setBox(info.uuid, b0.x, b0.y, Math.max(1, b0.w + d[0] * step), Math.max(1, b0.h + d[1] * step));
     else setBox(info.uuid, b0.x + d[0] * step, b0.y + d[1] * step, b0.w, b0.h);
-    requestAnimationFrame(() => $("art-box")?.focus());
   });
 }
 
@@ -776,6 +783,7 @@ async function copy(text, button) {
 
 function init() {
   tabs();
+  window.addEventListener("resize", drawOverlay);
   exportControls();
   $("api-form").addEventListener("submit", listMockups);
   $("api-key").addEventListener("input", () => state.inspection && updateServerButton(buildRequest(false)));
@@ -802,10 +810,15 @@ function init() {
   const saved = sessionStorage.getItem("mockup-api-key");
   if (saved) $("api-key").value = saved;
   $("api-key").addEventListener("change", () => sessionStorage.setItem("mockup-api-key", $("api-key").value.trim()));
-  call("render", { request: "{}" }).catch(() => {
-    // "No template" is expected: this only waits for the wasm to load.
-    setStatus("Ready. Open a template to begin.");
-    document.body.dataset.ready = "1";
+  // Wait for the wasm to load: with no template the worker answers
+  // "NoTemplate" once it is ready.
+  call("render", { request: "{}" }).catch((err) => {
+    if (err.name === "NoTemplate") {
+      setStatus("Ready. Open a template to begin.");
+      document.body.dataset.ready = "1";
+    } else {
+      setStatus(`The compositor could not start: ${err.message}`, "error");
+    }
   });
   if ("serviceWorker" in navigator && location.protocol !== "file:") {
     navigator.serviceWorker.register(new URL("./sw.js", import.meta.url), { scope: "/", type: "module" })

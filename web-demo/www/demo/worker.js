@@ -7,7 +7,7 @@
 //               {type: "progress", stage} while working.
 import init, { Template } from "./web_demo.js";
 
-const ready = init();
+const ready = init({ module_or_path: new URL("./web_demo_bg.wasm", import.meta.url) });
 let template = null;
 
 function reply(id, result, transfer = []) {
