@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mockup");
 /// WebDriver's key for element references.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f413ab8f8ec";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn required() -> bool {
     std::env::var("MOCKUP_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
@@ -288,7 +288,10 @@ impl Driver {
             "/element",
             Some(json!({ "using": "css selector", "value": css })),
         );
-        json!({ ELEMENT: v[ELEMENT] })
+        let mut el = serde_json::Map::new();
+        el.insert(ELEMENT.into(), v[ELEMENT].clone());
+        assert!(el[ELEMENT].is_string(), "no element {css}: {v}");
+        Value::Object(el)
     }
 
     fn id(el: &Value) -> String {

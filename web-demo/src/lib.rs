@@ -105,6 +105,10 @@ impl From<RenderError> for DemoError {
 /// and the real bytes are put in after validation.
 const PLACEHOLDER_BASE64: &str = "AA==";
 
+/// What decoded artworks were decoded from: per request entry, the smart
+/// object and its artwork's generation (`None`: a colour-only entry).
+type DecodeKey = Vec<(String, Option<u64>)>;
+
 /// One artwork set on a smart object: its file bytes and a number that
 /// changes whenever they do (the decode cache's key).
 struct Artwork {
@@ -121,9 +125,8 @@ pub struct Preview {
     artworks: HashMap<String, Artwork>,
     next_generation: u64,
     /// The decoded artworks of the last render and what they were decoded
-    /// from: per request entry, the smart object and its artwork's
-    /// generation.
-    decoded: Option<(Vec<(String, Option<u64>)>, Decoded)>,
+    /// from.
+    decoded: Option<(DecodeKey, Decoded)>,
 }
 
 impl Preview {
@@ -241,7 +244,7 @@ impl Preview {
         // The decode cache's key: which artwork feeds which entry. Entries
         // with artwork from the JSON itself (a data: URL typed in) are not
         // cached.
-        let key: Option<Vec<(String, Option<u64>)>> = req
+        let key: Option<DecodeKey> = req
             .smart_objects
             .iter()
             .map(|so| match (&so.asset, self.artworks.get(&so.uuid)) {
@@ -255,24 +258,30 @@ impl Preview {
                 "the browser preview does not download {url}; drop the image file on the page"
             ))
         };
-        let cached = match (&key, &self.decoded) {
-            (Some(k), Some((ck, _))) if k == ck => true,
-            _ => false,
+        let decoded = match self.decoded.take() {
+            // The cached artworks fit the same smart objects; the hidden
+            // layers, which decode also checks, are checked here.
+            Some((k, d)) if key.as_ref() == Some(&k) => {
+                let layers = self.doc.walk();
+                if let Some(h) = req
+                    .hidden_layers
+                    .iter()
+                    .find(|h| !layers.iter().any(|l| l.uuid.to_string() == **h))
+                {
+                    self.decoded = Some((k, d));
+                    return Err(RenderError::UnknownLayer(h.clone()).into());
+                }
+                d
+            }
+            _ => mockup::decode(&self.doc, req, &no_fetch, &self.limits)?,
         };
-        if !cached {
-            self.decoded = None;
-            let decoded = mockup::decode(&self.doc, req, &no_fetch, &self.limits)?;
-            self.decoded = Some((key.clone().unwrap_or_default(), decoded));
+        let image = mockup::place(&self.doc, req, &decoded, &self.limits)
+            .and_then(|placed| mockup::composite(&self.doc, req, placed, &self.limits));
+        // Kept for the next option change, even when this one failed.
+        if let Some(k) = key {
+            self.decoded = Some((k, decoded));
         }
-        let Some((_, decoded)) = &self.decoded else {
-            unreachable!("set above")
-        };
-        let placed = mockup::place(&self.doc, req, decoded, &self.limits)?;
-        let image = mockup::composite(&self.doc, req, placed, &self.limits)?;
-        if key.is_none() {
-            self.decoded = None;
-        }
-        Ok(image)
+        Ok(image?)
     }
 }
 

@@ -215,3 +215,17 @@ fn a_request_with_nothing_to_change_is_the_template_as_it_is() {
     assert!(img.rgba == rgba);
     assert!(p.request(body).unwrap().text_layers.is_empty());
 }
+
+#[test]
+fn an_unknown_hidden_layer_is_refused_with_cached_artwork_too() {
+    let mut p = Preview::open(&template()).unwrap();
+    let so = design_uuid(&p);
+    p.set_artwork(&so, art(1));
+    let mut b = body(&so, serde_json::json!({}));
+    p.render(&b.to_string()).unwrap();
+    let ghost = "00000000-0000-4000-8000-00000000beef";
+    b["hidden_layers"] = serde_json::json!([ghost]);
+    let e = p.render(&b.to_string()).err().unwrap();
+    assert_eq!(e.kind, ErrorKind::UnknownLayer);
+    assert_eq!(e.message, format!("Layer {ghost} not found in mockup"));
+}

@@ -33,7 +33,9 @@ fn main() -> ExitCode {
         }),
         // The demo plus its API's browser tests (what the browser test
         // loads), without the rest of `test`.
-        Some("web-tests") => add_targets().and_then(|()| web()).and_then(|_| web_api_tests()),
+        Some("web-tests") => add_targets()
+            .and_then(|()| web())
+            .and_then(|_| web_api_tests()),
         _ => {
             eprintln!(
                 "usage: cargo xtask test [extra cargo test args]\n       cargo xtask serve [mockup serve args]\n       cargo xtask component\n       cargo xtask web\n       cargo xtask web-tests"

@@ -428,7 +428,8 @@ async function renderOnServer() {
     $("result-img").src = objectUrl;
     $("result-link").href = objectUrl;
     $("result-link").download = `${body.export_label || "mockup"}.${body.export_options.image_format}`;
-    $("result-info").textContent = `${info}, ${fmtBytes(file.size)}, ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+    const took = performance.now() - t0;
+    $("result-info").textContent = `${info}, ${fmtBytes(file.size)}, ${took < 1000 ? `${took.toFixed(0)} ms` : `${(took / 1000).toFixed(1)} s`}`;
     $("result").hidden = false;
     $("result").dataset.url = url;
     msg.className = "msg ok";
