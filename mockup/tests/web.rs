@@ -549,15 +549,7 @@ fn web_demo_in_chromium() {
 
     // Artwork dropped on the Design smart object.
     let art = artwork_png();
-    d.exec(
-        "const [uuid, b64] = arguments;
-         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-         const dt = new DataTransfer();
-         dt.items.add(new File([bytes], 'art.png', { type: 'image/png' }));
-         document.querySelector(`.so[data-uuid='${uuid}'] .art-drop`)
-           .dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));",
-        json!([design, compositor::request::encode_base64(&art)]),
-    );
+    drop_artwork(&d, &design, &art);
     d.wait(
         "the artwork",
         "return !document.querySelector('.so.selected .art-thumb').hidden && document.getElementById('art-box');",
@@ -735,70 +727,11 @@ fn web_demo_in_chromium() {
     );
 
     // Benchmark: redraw time per option change (opacity slider), at the
-    // preview size (<= 800 px) and at the export size.
-    let bench = |size: &str| -> (f64, f64) {
-        d.exec(
-            "const e = document.getElementById('pv-size'); e.value = arguments[0]; e.dispatchEvent(new Event('change'));",
-            json!([size]),
-        );
-        let v = d.exec_async(
-            "const [sel, done] = arguments;
-             (async () => {
-               await previewIdle();
-               const input = document.querySelector(sel);
-               const n0 = mockupDemo.timings.length;
-               const wall = [];
-               for (let i = 0; i < 15; i++) {
-                 const t0 = performance.now();
-                 input.value = String(40 + (i % 10) * 6);
-                 input.dispatchEvent(new Event('input'));
-                 await previewIdle();
-                 wall.push(performance.now() - t0);
-               }
-               const t = mockupDemo.timings.slice(n0);
-               done({ wall, render: t.map((x) => x.ms), total: t.map((x) => x.total), w: t[0].width, h: t[0].height });
-             })();",
-            json!([so("opacity")]),
-        );
-        let f = |k: &str| -> Vec<f64> {
-            v[k].as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect()
-        };
-        let (mut render, mut total, mut wall) = (f("render"), f("total"), f("wall"));
-        let (mr, mt, mw) = (median(&mut render), median(&mut total), median(&mut wall));
-        println!(
-            "bench: preview redraw per option change at {}x{} ({size}): median {mr:.1} ms in the worker's wasm, {mt:.1} ms to pixels on the canvas, {mw:.1} ms to the next animation frame ({} changes)",
-            v["w"], v["h"], render.len()
-        );
-        (mr, mt)
-    };
-    bench("fit");
-    bench("export");
-    // The native render of the same request (decode + place + composite,
-    // no encode), in this test binary (profile.test, opt-level 2).
-    {
-        let limits = compositor::Limits::default();
-        let doc = compositor::open(&psd, &limits).unwrap();
-        let req = compositor::request::parse(&request, compositor::request::MockupUuid::Optional)
-            .unwrap();
-        let fetch = |_: &str| -> Result<Vec<u8>, String> { Err("none".into()) };
-        let decoded = compositor::mockup::decode(&doc, &req, &fetch, &limits).unwrap();
-        let mut times = Vec::new();
-        for _ in 0..15 {
-            let t0 = Instant::now();
-            let placed = compositor::mockup::place(&doc, &req, &decoded, &limits).unwrap();
-            let img = compositor::mockup::composite(&doc, &req, placed, &limits).unwrap();
-            times.push(t0.elapsed().as_secs_f64() * 1000.0);
-            assert_eq!(img.width, 480);
-        }
-        println!(
-            "bench: native place + composite of the same request at 480x360: median {:.1} ms",
-            median(&mut times)
-        );
-    }
+    // preview size (<= 800 px) and at the export size, next to the native
+    // render of the same request.
+    bench_page(&d, &so("opacity"), "fit");
+    bench_page(&d, &so("opacity"), "export");
+    bench_native("small-mockup.psd", &psd, &request);
 
     // A local PSD opens in the browser, without the API; server renders
     // are then unavailable, and the page says why.
@@ -828,4 +761,129 @@ fn web_demo_in_chromium() {
     );
     assert!(!d.text("#req-json").contains("mockup_uuid"));
     d.screenshot("06-local-file");
+
+    // The same benchmark on a real, larger template (a 2.3 Mpx document
+    // with a perspective smart object), when the shared fixtures are here.
+    let big = workspace().join("../shared/fixtures/psd/ag-psd/placed-transform.psd");
+    if !big.is_file() {
+        println!(
+            "note: {} is missing; the large-template benchmark is skipped",
+            big.display()
+        );
+        return;
+    }
+    d.keys("#psd-file", big.canonicalize().unwrap().to_str().unwrap());
+    d.wait(
+        "the large template",
+        "return document.getElementById('tpl-info').textContent.includes('placed-transform.psd') && document.body.dataset.idle;",
+    );
+    let uuid = d.exec(
+        "return mockupDemo.state.inspection.smart_objects[0].uuid;",
+        json!([]),
+    );
+    let uuid = uuid.as_str().unwrap().to_string();
+    drop_artwork(&d, &uuid, &art);
+    d.wait(
+        "the artwork on the large template",
+        "return document.getElementById('art-box');",
+    );
+    d.exec(
+        "const e = document.getElementById('exp-width'); e.value = '1920'; e.dispatchEvent(new Event('input'));",
+        json!([]),
+    );
+    let (w, _) = bench_page(&d, &format!("#so-{uuid}-opacity"), "fit");
+    d.screenshot("07-large-template");
+    let mut request = d.exec("return mockupDemo.buildRequest(true);", json!([]));
+    request["export_options"]["image_size"] = w.into();
+    bench_native(
+        "placed-transform.psd",
+        &std::fs::read(&big).unwrap(),
+        &request,
+    );
+}
+
+/// Drops a PNG on a smart object's artwork zone, as a file dragged from
+/// the desktop would arrive.
+fn drop_artwork(d: &Driver, uuid: &str, png: &[u8]) {
+    d.exec(
+        "const [uuid, b64] = arguments;
+         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+         const dt = new DataTransfer();
+         dt.items.add(new File([bytes], 'art.png', { type: 'image/png' }));
+         document.querySelector(`.so[data-uuid='${uuid}'] .art-drop`)
+           .dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));",
+        json!([uuid, compositor::request::encode_base64(png)]),
+    );
+}
+
+/// Times the preview redraw for 15 changes of a slider (`input`), with the
+/// preview at `size` (`fit`: <= 800 px wide; `export`). Prints the medians;
+/// returns the preview's size.
+fn bench_page(d: &Driver, slider: &str, size: &str) -> (u64, u64) {
+    d.exec(
+        "const e = document.getElementById('pv-size'); e.value = arguments[0]; e.dispatchEvent(new Event('change'));",
+        json!([size]),
+    );
+    let v = d.exec_async(
+        "const [sel, done] = arguments;
+         (async () => {
+           await previewIdle();
+           const input = document.querySelector(sel);
+           const n0 = mockupDemo.timings.length;
+           const wall = [];
+           for (let i = 0; i < 15; i++) {
+             const t0 = performance.now();
+             input.value = String(40 + (i % 10) * 6);
+             input.dispatchEvent(new Event('input'));
+             await previewIdle();
+             wall.push(performance.now() - t0);
+           }
+           const t = mockupDemo.timings.slice(n0);
+           done({ wall, render: t.map((x) => x.ms), total: t.map((x) => x.total), w: t[0].width, h: t[0].height });
+         })();",
+        json!([slider]),
+    );
+    let f = |k: &str| -> Vec<f64> {
+        v[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let (mut render, mut total, mut wall) = (f("render"), f("total"), f("wall"));
+    let (mr, mt, mw) = (median(&mut render), median(&mut total), median(&mut wall));
+    let (w, h) = (v["w"].as_u64().unwrap(), v["h"].as_u64().unwrap());
+    println!(
+        "bench: preview redraw per option change at {w}x{h} ({size}): median {mr:.1} ms in the worker's wasm, {mt:.1} ms until the pixels are on the canvas, {mw:.1} ms until the next animation frame ({} changes)",
+        render.len()
+    );
+    (w, h)
+}
+
+/// Times the native place + composite of `request` (artwork decoded
+/// once, as the preview caches it), in this test binary (profile.test).
+fn bench_native(name: &str, psd: &[u8], request: &Value) {
+    let limits = compositor::Limits::default();
+    let doc = compositor::open(psd, &limits).unwrap();
+    let req =
+        compositor::request::parse(request, compositor::request::MockupUuid::Optional).unwrap();
+    let fetch = |_: &str| -> Result<Vec<u8>, String> { Err("none".into()) };
+    let decoded = compositor::mockup::decode(&doc, &req, &fetch, &limits).unwrap();
+    let mut times = Vec::new();
+    let mut size = (0, 0);
+    for _ in 0..15 {
+        let t0 = Instant::now();
+        let placed = compositor::mockup::place(&doc, &req, &decoded, &limits).unwrap();
+        let img = compositor::mockup::composite(&doc, &req, placed, &limits).unwrap();
+        times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        size = (img.width, img.height);
+    }
+    println!(
+        "bench: native place + composite of the same request on {name} ({}x{} template) at {}x{}: median {:.1} ms",
+        doc.width,
+        doc.height,
+        size.0,
+        size.1,
+        median(&mut times)
+    );
 }
