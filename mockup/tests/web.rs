@@ -516,6 +516,34 @@ fn web_demo_in_chromium() {
         "return document.body.dataset.ready;",
     );
     d.screenshot("01-empty");
+    // Offline use: the service worker has cached the page and the wasm.
+    let cached = d.exec_async(
+        "const done = arguments[arguments.length - 1];
+         navigator.serviceWorker.ready
+           .then(() => caches.keys())
+           .then(async (keys) => {
+             const k = keys.find((k) => k.startsWith('mockup-demo-'));
+             if (!k) return done([]);
+             const c = await caches.open(k);
+             done((await c.keys()).map((r) => new URL(r.url).pathname));
+           })
+           .catch((e) => done(String(e)));",
+        json!([]),
+    );
+    println!("offline cache: {cached}");
+    for path in [
+        "/",
+        "/demo/app.js",
+        "/demo/worker.js",
+        "/demo/web_demo_bg.wasm",
+    ] {
+        assert!(
+            cached
+                .as_array()
+                .is_some_and(|a| a.iter().any(|p| p == path)),
+            "{path} is not in the offline cache: {cached}"
+        );
+    }
     assert!(d.text("#empty").contains("No template open"));
 
     // A wrong key is refused in words.

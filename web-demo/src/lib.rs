@@ -26,7 +26,9 @@
 #![warn(missing_docs)]
 
 use compositor::mockup::{self, Composited, Decoded, RenderError};
-use compositor::request::{self, AssetSource, ImageFormat, MockupUuid, RenderRequest};
+use compositor::request::{
+    self, AssetSource, ExportOptions, ImageFormat, MockupUuid, RenderRequest,
+};
 use compositor::{Document, Limits};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -172,7 +174,9 @@ impl Preview {
     }
 
     /// Validates a render request body (the API's JSON) with the artworks
-    /// set here standing in for the entries' `base64`/`url`. A body with no
+    /// set here standing in for the entries' `base64`/`url` (their sources
+    /// in the result are placeholders; [`Preview::render_request`] puts the
+    /// files in when it decodes them). A body with no
     /// smart objects, text layers or hidden layers is accepted (unlike the
     /// API) and renders the template as it is.
     pub fn request(&self, body: &str) -> Result<RenderRequest, DemoError> {
@@ -222,14 +226,21 @@ impl Preview {
         if as_is {
             req.text_layers.clear();
         }
-        for so in &mut req.smart_objects {
+        Ok(req)
+    }
+
+    /// `req` with the artworks set here as the entries' sources (copies of
+    /// the files, needed only when they are decoded).
+    fn with_artwork_bytes(&self, req: &RenderRequest) -> RenderRequest {
+        let mut full = req.clone();
+        for so in &mut full.smart_objects {
             if let (Some(asset), Some(art)) = (&mut so.asset, self.artworks.get(&so.uuid)) {
                 if let AssetSource::Bytes { data, .. } = &mut asset.source {
                     data.clone_from(&art.bytes);
                 }
             }
         }
-        Ok(req)
+        full
     }
 
     /// Renders a request body to straight-alpha sRGB RGBA8 pixels at the
@@ -273,7 +284,10 @@ impl Preview {
                 }
                 d
             }
-            _ => mockup::decode(&self.doc, req, &no_fetch, &self.limits)?,
+            _ => {
+                let full = self.with_artwork_bytes(req);
+                mockup::decode(&self.doc, &full, &no_fetch, &self.limits)?
+            }
         };
         let image = mockup::place(&self.doc, req, &decoded, &self.limits)
             .and_then(|placed| mockup::composite(&self.doc, req, placed, &self.limits));
@@ -285,16 +299,16 @@ impl Preview {
     }
 }
 
-/// Encodes a finished picture as the request's `export_options` ask (PNG
-/// or JPEG; WebP is [`ErrorKind::Unsupported`] in the browser build).
+/// Encodes a finished picture as a request's `export_options` ask (PNG or
+/// JPEG; WebP is [`ErrorKind::Unsupported`] in the browser build).
 pub fn encode(
     image: &Composited,
-    req: &RenderRequest,
+    export: &ExportOptions,
 ) -> Result<(Vec<u8>, &'static str), DemoError> {
-    let q = req.export_options.quality;
+    let q = export.quality;
     let dpi = Some(image.dpi);
     let (w, h) = (image.width, image.height);
-    let out = match req.export_options.image_format {
+    let out = match export.image_format {
         ImageFormat::Png => {
             compositor::encode::png_rgba8_dpi(&image.rgba, w, h, dpi).map(|b| (b, "image/png"))
         }
@@ -369,7 +383,10 @@ impl Template {
     pub fn render(&mut self, request_json: &str) -> Result<Frame, JsValue> {
         let req = self.inner.request(request_json).map_err(js_error)?;
         let image = self.inner.render_request(&req).map_err(js_error)?;
-        Ok(Frame { image, req })
+        Ok(Frame {
+            image,
+            export: req.export_options,
+        })
     }
 }
 
@@ -377,7 +394,7 @@ impl Template {
 #[wasm_bindgen]
 pub struct Frame {
     image: Composited,
-    req: RenderRequest,
+    export: ExportOptions,
 }
 
 #[wasm_bindgen]
@@ -407,14 +424,14 @@ impl Frame {
     /// The file the server would send for this request (PNG or JPEG).
     /// Throws `Unsupported` for WebP.
     pub fn encode(&self) -> Result<Vec<u8>, JsValue> {
-        encode(&self.image, &self.req)
+        encode(&self.image, &self.export)
             .map(|(b, _)| b)
             .map_err(js_error)
     }
 
     /// The MIME type [`Frame::encode`] produces.
     pub fn content_type(&self) -> String {
-        match self.req.export_options.image_format {
+        match self.export.image_format {
             ImageFormat::Png => "image/png",
             ImageFormat::Jpg => "image/jpeg",
             ImageFormat::Webp => "image/webp",

@@ -89,7 +89,7 @@ fn preview_equals_the_server_render_before_encoding() {
     assert!(preview.rgba == rgba, "the preview differs from the server");
     // And the PNG the preview would encode is the server's file.
     let req = p.request(&shown.to_string()).unwrap();
-    let (png, ct) = encode(&preview, &req).unwrap();
+    let (png, ct) = encode(&preview, &req.export_options).unwrap();
     assert_eq!(ct, "image/png");
     let (back, _, _) = compositor::encode::decode_png_rgba8(&png, u64::MAX).unwrap();
     assert!(back == rgba);

@@ -32,6 +32,7 @@ worker.onmessage = (e) => {
   else {
     const err = new Error(m.message);
     err.name = m.name;
+    err.fatal = m.fatal;
     p.reject(err);
   }
 };
@@ -202,6 +203,7 @@ async function pump() {
 }
 
 function describeLocal(err) {
+  if (err.fatal) return `The compositor stopped on this template (${err.message}). Reload the page to start again, and please report the file.`;
   switch (err.name) {
     case "BadRequest": return `Some options are not valid:\n${err.message}`;
     case "BadArtwork": return `The artwork could not be read: ${err.message}`;
