@@ -499,6 +499,8 @@ fn web_demo_in_chromium() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let mockup: Value = serde_json::from_slice::<Value>(&body).unwrap()["data"].clone();
     let mockup_uuid = mockup["uuid"].as_str().unwrap().to_string();
+    let badge = mockup["smart_objects"][0]["uuid"].as_str().unwrap().to_string();
+    assert_eq!(mockup["smart_objects"][0]["name"], "Badge");
     let design = mockup["smart_objects"]
         .as_array()
         .unwrap()
@@ -617,6 +619,8 @@ fn web_demo_in_chromium() {
             ],
         }]})),
     );
+    // A layer left out: the Badge.
+    d.click(&format!("#hide-{badge}"));
     // Keyboard on the box: Shift+Left shrinks it by one frame pixel.
     d.keys("#art-box", "\u{E008}\u{E012}\u{E008}");
     // Export: PNG at 480 px wide, previewed at that size for the check.
@@ -651,6 +655,7 @@ fn web_demo_in_chromium() {
         json!({ "hex": "#2080FF", "blending_mode": "multiply" })
     );
     assert_eq!(request["export_options"]["image_size"], 480);
+    assert_eq!(request["hidden_layers"], json!([badge]));
     assert!(d.text("#req-curl").contains("/api/v1/renders"));
     d.screenshot("03-edited");
 
