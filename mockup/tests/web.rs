@@ -15,6 +15,9 @@
 //!    the API; a benchmark times the preview redraw per option change, next
 //!    to the native render of the same request.
 //!
+//! A second test checks the host's static serving itself (the page, the
+//! wasm's MIME type, no path escapes, the API still the component's).
+//!
 //! Screenshots go to `test-output/web/`. Without Chromium the test prints a
 //! note and passes, unless `MOCKUP_REQUIRE_BROWSER=1` (CI sets it).
 
@@ -499,7 +502,10 @@ fn web_demo_in_chromium() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let mockup: Value = serde_json::from_slice::<Value>(&body).unwrap()["data"].clone();
     let mockup_uuid = mockup["uuid"].as_str().unwrap().to_string();
-    let badge = mockup["smart_objects"][0]["uuid"].as_str().unwrap().to_string();
+    let badge = mockup["smart_objects"][0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(mockup["smart_objects"][0]["name"], "Badge");
     let design = mockup["smart_objects"]
         .as_array()
@@ -919,4 +925,73 @@ fn bench_native(name: &str, psd: &[u8], request: &Value) {
         size.1,
         median(&mut times)
     );
+}
+
+/// A raw HTTP/1.1 request (no client-side path normalisation): status,
+/// content type and body.
+fn raw_get(base: &str, method: &str, path: &str) -> (u16, String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let ctype = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    (status, ctype, buf[split + 4..].to_vec())
+}
+
+#[test]
+fn the_page_and_its_assets_are_served_and_the_api_is_not_shadowed() {
+    let web = target_dir().join("web-demo");
+    if !web.join("index.html").is_file() {
+        missing(&format!("{} is not built (cargo xtask web)", web.display()));
+        return;
+    }
+    let data = TempDir::new("web-static");
+    let (_server, base) = serve(&data.0);
+    let (status, ctype, body) = raw_get(&base, "GET", "/");
+    assert_eq!((status, ctype.as_str()), (200, "text/html; charset=utf-8"));
+    assert!(body == std::fs::read(web.join("index.html")).unwrap());
+    let (status, ctype, body) = raw_get(&base, "GET", "/demo/web_demo_bg.wasm");
+    assert_eq!((status, ctype.as_str()), (200, "application/wasm"));
+    assert_eq!(&body[..4], b"\0asm");
+    let (status, ctype, _) = raw_get(&base, "GET", "/demo/worker.js");
+    assert_eq!(
+        (status, ctype.as_str()),
+        (200, "text/javascript; charset=utf-8")
+    );
+    let (status, _, body) = raw_get(&base, "HEAD", "/demo/app.js");
+    assert_eq!((status, body.len()), (200, 0));
+    // Nothing outside the directory, and no unknown files.
+    for path in [
+        "/demo/../index.html",
+        "/demo/../../Cargo.toml",
+        "/demo//etc/passwd",
+        "/demo/nope.js",
+    ] {
+        assert_eq!(raw_get(&base, "GET", path).0, 404, "{path}");
+    }
+    // Every other path is the component's, as before.
+    let (status, _, body) = raw_get(&base, "GET", "/health");
+    assert_eq!(status, 200);
+    // (The component's body may be chunked; the words are in it.)
+    assert!(String::from_utf8_lossy(&body).contains(r#""status":"ok""#));
+    let (status, _, _) = raw_get(&base, "GET", "/api/v1/mockups");
+    assert_eq!(status, 401);
+    let (status, _, _) = raw_get(&base, "POST", "/");
+    assert_eq!(status, 404, "only GET and HEAD reach the page");
 }
