@@ -2,9 +2,11 @@
 //!
 //! `cargo xtask test` is the one command that runs every test: it makes sure
 //! the wasm targets are installed, builds the edge-API component for
-//! wasm32-wasip2 and the compositor for wasm32-unknown-unknown, and runs the
-//! whole workspace's tests (unit, integration, fidelity, and the service
-//! tests, which start the real `mockup serve` with that component).
+//! wasm32-wasip2 and the web demo (the compositor for
+//! wasm32-unknown-unknown) with its wasm-bindgen tests, and runs the whole
+//! workspace's tests (unit, integration, fidelity, the service tests, which
+//! start the real `mockup serve` with that component, and the browser
+//! tests, which drive headless Chromium against it).
 //!
 //! `cargo xtask serve [mockup serve args]` builds the component, the web
 //! demo and the host and starts the service (the README's first command);
@@ -161,19 +163,9 @@ fn test(extra: &[String]) -> Result<(), String> {
     // The component is what the service tests serve; building it also
     // proves the compositor builds for wasm32-wasip2.
     component()?;
-    browser_wasm_flags();
-    run(
-        &cargo,
-        &[
-            "build",
-            "--package",
-            "compositor",
-            "--target",
-            "wasm32-unknown-unknown",
-        ],
-    )?;
     // The page the browser tests load (mockup/tests/web.rs), and the
-    // wasm-bindgen tests of its API, built for that harness.
+    // wasm-bindgen tests of its API, built for that harness. Building them
+    // also proves the compositor builds for wasm32-unknown-unknown.
     web()?;
     web_api_tests()?;
     let mut args = vec!["test", "--workspace"];
