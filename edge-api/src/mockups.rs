@@ -1,5 +1,5 @@
 //! Mockup templates: upload (by URL or as the request body), list, get,
-//! rename, delete, layers.
+//! rename, delete, layers, and the template file itself.
 //!
 //! Keys in the store:
 //!
@@ -726,4 +726,24 @@ pub fn layers(env: &dyn Env, caller: &Caller, uuid: &str) -> Result<Response, Ap
         "layers": inspect["layers"].as_array().cloned().unwrap_or_default(),
     });
     Ok(Response::json(200, &envelope(data)))
+}
+
+/// `GET /api/v1/mockups/{uuid}/psd`: the template file as uploaded, for
+/// clients that render previews themselves (the web demo). Owner-scoped
+/// like every mockup route: another account's mockup is a 404.
+pub fn template(env: &dyn Env, caller: &Caller, uuid: &str) -> Result<Response, ApiError> {
+    let rec = load(env, caller, uuid)?;
+    let (_, bytes) = files::get(env, &rec.psd_blob)?
+        .ok_or_else(|| ApiError::NotFound(format!("Mockup not found: {uuid}")))?;
+    let ext = if bytes.get(4..6) == Some(&[0, 2]) {
+        "psb"
+    } else {
+        "psd"
+    };
+    Ok(Response::bytes(200, "image/vnd.adobe.photoshop", bytes)
+        .with_header(
+            "content-disposition",
+            &format!("attachment; filename=\"{uuid}.{ext}\""),
+        )
+        .with_header("cache-control", "private, max-age=3600"))
 }

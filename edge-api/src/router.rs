@@ -9,6 +9,7 @@
 //! | GET | `/api/v1/mockups`, `/api/v1/psd-mockups` | key | [`mockups::list`] |
 //! | GET, PATCH, DELETE | `/api/v1/{mockups,psd-mockups}/{uuid}` | key | [`mockups::get`], [`mockups::rename`], [`mockups::delete`] |
 //! | GET | `/api/v1/{mockups,psd-mockups}/{uuid}/layers` | key | [`mockups::layers`] |
+//! | GET | `/api/v1/{mockups,psd-mockups}/{uuid}/psd` | key | [`mockups::template`] |
 //! | POST | `/api/v1/renders` | key | [`renders::submit`] (idempotent) |
 //! | GET | `/api/v1/jobs` | key | [`jobs::list`] |
 //! | GET | `/api/v1/jobs/{uuid}` | key | [`jobs::get`] |
@@ -43,6 +44,7 @@ enum Route<'a> {
     MockupList,
     Mockup(&'a str),
     MockupLayers(&'a str),
+    MockupTemplate(&'a str),
     Renders,
     JobList,
     Job(&'a str),
@@ -74,6 +76,7 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["api", "v1", "mockups" | "psd-mockups"] => Route::MockupList,
         ["api", "v1", "mockups" | "psd-mockups", id] => Route::Mockup(id),
         ["api", "v1", "mockups" | "psd-mockups", id, "layers"] => Route::MockupLayers(id),
+        ["api", "v1", "mockups" | "psd-mockups", id, "psd"] => Route::MockupTemplate(id),
         ["api", "v1", "renders"] => Route::Renders,
         ["api", "v1", "jobs"] => Route::JobList,
         ["api", "v1", "jobs", id] => Route::Job(id),
@@ -127,6 +130,7 @@ pub fn dispatch(env: &dyn Env, req: &Request) -> Result<Response, ApiError> {
         (Route::Mockup(id), "PATCH") => mockups::rename(env, &caller(env, req)?, id, req),
         (Route::Mockup(id), "DELETE") => mockups::delete(env, &caller(env, req)?, id),
         (Route::MockupLayers(id), "GET") => mockups::layers(env, &caller(env, req)?, id),
+        (Route::MockupTemplate(id), "GET") => mockups::template(env, &caller(env, req)?, id),
         (Route::Renders, "POST") => {
             let c = caller(env, req)?;
             idempotency::run(env, &c, req, || renders::submit(env, &c, req))

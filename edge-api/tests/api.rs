@@ -1579,3 +1579,36 @@ fn concurrent_sync_renders_per_key_are_limited() {
         "{left:?}"
     );
 }
+
+#[test]
+fn template_download_is_the_uploaded_file_and_owner_scoped() {
+    let e = env();
+    let key = create_api_key(&e, "main", 10).unwrap();
+    let other = create_api_key(&e, "other", 10).unwrap();
+    let (uuid, _) = upload(&e, &key);
+    for base in ["/api/v1/mockups", "/api/v1/psd-mockups"] {
+        let r = get(&e, &key, &format!("{base}/{uuid}/psd"));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.header_value("content-type"),
+            Some("image/vnd.adobe.photoshop")
+        );
+        // Byte for byte what was uploaded (the fixture the URL served).
+        assert!(r.body == fixture(), "the template bytes differ");
+    }
+    // Another account, an unknown uuid and a malformed id are all 404s.
+    let r = get(&e, &other, &format!("/api/v1/mockups/{uuid}/psd"));
+    assert_error(&r, 404, &format!("Mockup not found: {uuid}"));
+    let ghost = "00000000-0000-4000-8000-000000000000";
+    let r = get(&e, &key, &format!("/api/v1/mockups/{ghost}/psd"));
+    assert_error(&r, 404, &format!("Mockup not found: {ghost}"));
+    assert_eq!(get(&e, &key, "/api/v1/mockups/nope/psd").status, 404);
+    // No key: 401; wrong method: 405.
+    let r = handle(
+        &e,
+        Request::new("GET", &format!("/api/v1/mockups/{uuid}/psd")),
+    );
+    assert_eq!(r.status, 401);
+    let r = post(&e, &key, &format!("/api/v1/mockups/{uuid}/psd"), json!({}));
+    assert_eq!(r.status, 405);
+}

@@ -20,6 +20,7 @@ pub mod kv;
 mod kv_host;
 pub mod native_env;
 pub mod outbound;
+mod web;
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -400,6 +401,10 @@ impl Host {
     ) -> Result<hyper::Response<HyperOutgoingBody>> {
         if req.uri().path().starts_with("/internal/") {
             return Ok(plain(404, r#"{"detail":"Not Found"}"#));
+        }
+        // The web demo's page and assets (`/`, `/demo/...`).
+        if let Some(resp) = web::serve(req.method(), req.uri().path()) {
+            return Ok(resp);
         }
         if self.stopping.load(Ordering::SeqCst) {
             return Ok(plain(503, r#"{"detail":"The service is shutting down"}"#));

@@ -1,0 +1,181 @@
+//! The wasm-bindgen API, tested in a browser (`wasm-bindgen-test`).
+//!
+//! Built for wasm32-unknown-unknown by `cargo xtask test` and run in
+//! headless Chromium by the page test (`mockup/tests/web.rs`), which loads
+//! them through wasm-bindgen-test's own `WasmBindgenTestContext` (the
+//! harness page `web-demo/harness/`), as `wasm-bindgen-test-runner` would.
+//! Natively this file is empty: the same logic has native tests in
+//! `src/tests.rs`.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::Reflect;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+use web_demo::{Frame, Template};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The fixture template, compiled into the test module (the test has no
+/// file system).
+const PSD: &[u8] = include_bytes!("../../fixtures/small-mockup.psd");
+
+/// A 4x2 PNG: left half opaque red, right half opaque blue.
+fn art() -> Vec<u8> {
+    let mut rgba = Vec::new();
+    for _y in 0..2 {
+        for x in 0..4 {
+            rgba.extend_from_slice(if x < 2 {
+                &[255, 0, 0, 255]
+            } else {
+                &[0, 0, 255, 255]
+            });
+        }
+    }
+    compositor::encode::png_rgba8(&rgba, 4, 2).unwrap()
+}
+
+fn design(t: &Template) -> (String, serde_json::Value) {
+    let v: serde_json::Value = serde_json::from_str(&t.inspection()).unwrap();
+    let so = v["smart_objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Design")
+        .unwrap()
+        .clone();
+    (so["uuid"].as_str().unwrap().to_string(), so)
+}
+
+/// The JS `Error` a call threw: (name, message).
+fn js_error(e: JsValue) -> (String, String) {
+    let e: js_sys::Error = e.dyn_into().expect("a JS Error");
+    (e.name().into(), e.message().into())
+}
+
+fn render(t: &mut Template, body: serde_json::Value) -> Result<Frame, JsValue> {
+    t.render(&body.to_string())
+}
+
+#[wasm_bindgen_test]
+fn opens_the_fixture_and_describes_it() {
+    let t = Template::open(PSD).unwrap();
+    assert_eq!((t.width(), t.height()), (320, 240));
+    let (uuid, so) = design(&t);
+    assert_eq!(uuid.len(), 36);
+    // scripts/make-fixtures.py embeds a 160 x 120 design.
+    assert_eq!(
+        so["size"],
+        serde_json::json!({ "width": 160, "height": 120 })
+    );
+    // The JS class is what the page sees: a real object with the methods.
+    let v: JsValue = t.into();
+    assert!(Reflect::has(&v, &"render".into()).unwrap());
+}
+
+#[wasm_bindgen_test]
+fn a_bad_template_throws_a_named_error() {
+    let (name, message) = js_error(Template::open(b"8BPS nonsense").err().unwrap());
+    assert_eq!(name, "BadTemplate");
+    assert!(!message.is_empty());
+}
+
+#[wasm_bindgen_test]
+fn renders_artwork_at_the_export_size_and_equals_the_native_pipeline() {
+    let mut t = Template::open(PSD).unwrap();
+    let (uuid, _) = design(&t);
+    t.set_artwork(&uuid, art());
+    let body = serde_json::json!({
+        "smart_objects": [{ "uuid": uuid, "asset": { "base64": "elided", "fit": "fill" } }],
+        "export_options": { "image_format": "png", "image_size": 160 },
+    });
+    let f = render(&mut t, body.clone()).unwrap();
+    assert_eq!((f.width(), f.height()), (160, 120));
+    let px = f.pixels();
+    assert_eq!(px.len(), 160 * 120 * 4);
+    // The same request through compositor::mockup::render, as the server
+    // runs it (here in the same wasm build): the same pixels.
+    let limits = compositor::Limits::default();
+    let doc = compositor::open(PSD, &limits).unwrap();
+    let mut sent = body;
+    sent["smart_objects"][0]["asset"]["base64"] = compositor::request::encode_base64(&art()).into();
+    let req = compositor::request::parse(&sent, compositor::request::MockupUuid::Optional).unwrap();
+    let fetch = |_: &str| -> Result<Vec<u8>, String> { Err("none".into()) };
+    let out = compositor::mockup::render(&doc, &req, &fetch, &limits).unwrap();
+    let (rgba, _, _) = compositor::encode::decode_png_rgba8(&out.bytes, u64::MAX).unwrap();
+    assert!(rgba == px, "the preview differs from the render pipeline");
+    // And the encoded file is that PNG.
+    assert_eq!(f.content_type(), "image/png");
+    assert!(f.encode().unwrap() == out.bytes);
+    assert_eq!(f.warnings(), "[]");
+}
+
+#[wasm_bindgen_test]
+fn webp_is_a_typed_unsupported_error_in_the_browser() {
+    let mut t = Template::open(PSD).unwrap();
+    let (uuid, _) = design(&t);
+    let body = serde_json::json!({
+        "smart_objects": [{ "uuid": uuid, "color": { "hex": "#FF0000" } }],
+        "export_options": { "image_format": "webp", "image_size": 100 },
+    });
+    // The pixels render; only the encoding is not available.
+    let f = render(&mut t, body).unwrap();
+    assert_eq!(f.width(), 100);
+    assert_eq!(f.content_type(), "image/webp");
+    let (name, message) = js_error(f.encode().err().unwrap());
+    assert_eq!(name, "Unsupported");
+    assert!(message.contains("WebP"), "{message}");
+}
+
+#[wasm_bindgen_test]
+fn request_errors_are_named_and_list_the_fields() {
+    let mut t = Template::open(PSD).unwrap();
+    let (uuid, _) = design(&t);
+    let bad = serde_json::json!({
+        "smart_objects": [{ "uuid": uuid, "color": { "hex": "red" } }],
+        "export_options": { "image_size": 5 },
+    });
+    let (name, message) = js_error(render(&mut t, bad).err().unwrap());
+    assert_eq!(name, "BadRequest");
+    assert!(
+        message.contains("body -> smart_objects -> 0 -> color -> hex"),
+        "{message}"
+    );
+    assert!(
+        message.contains("body -> export_options -> image_size"),
+        "{message}"
+    );
+    let ghost = serde_json::json!({
+        "smart_objects": [{ "uuid": "00000000-0000-4000-8000-000000000000", "color": { "hex": "#000000" } }],
+    });
+    let (name, _) = js_error(render(&mut t, ghost).err().unwrap());
+    assert_eq!(name, "UnknownLayer");
+    t.set_artwork(&uuid, b"GIF89a broken".to_vec());
+    let broken = serde_json::json!({ "smart_objects": [{ "uuid": uuid, "asset": { "url": "https://x.test/a.gif" } }] });
+    let (name, _) = js_error(render(&mut t, broken).err().unwrap());
+    assert_eq!(name, "BadArtwork");
+}
+
+#[wasm_bindgen_test]
+fn a_colour_overlay_paints_the_design_area() {
+    // Multiply-free Normal red over the whole Design frame: the centre of
+    // the Design quad turns red (independent of any artwork decoding).
+    let mut t = Template::open(PSD).unwrap();
+    let (uuid, so) = design(&t);
+    let body = serde_json::json!({
+        "smart_objects": [{ "uuid": uuid, "color": { "hex": "#FF0000" } }],
+        "export_options": { "image_format": "png", "image_size": "original" },
+    });
+    let f = render(&mut t, body).unwrap();
+    let q: Vec<f64> = so["quad"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let cx = ((q[0] + q[2] + q[4] + q[6]) / 4.0) as usize;
+    let cy = ((q[1] + q[3] + q[5] + q[7]) / 4.0) as usize;
+    let px = f.pixels();
+    let i = (cy * f.width() as usize + cx) * 4;
+    let p = &px[i..i + 4];
+    assert!(p[0] > 200 && p[1] < 60 && p[2] < 60, "centre pixel {p:?}");
+}
