@@ -1094,7 +1094,13 @@ fn fan_out(env: &dyn Env, job: &JobRecord) -> Result<(), ApiError> {
         let Some(ep) = get_json::<Endpoint>(env.store(), &endpoint_key(&id))? else {
             continue;
         };
-        if ep.enabled && ep.account_id == job.account_id && ep.subscribes(&event_type) {
+        // An endpoint hears of events that happened after it was created,
+        // however late the outbox is drained.
+        if ep.enabled
+            && ep.account_id == job.account_id
+            && ep.subscribes(&event_type)
+            && ep.created_at <= at
+        {
             let d = new_delivery(
                 env,
                 &job.account_id,

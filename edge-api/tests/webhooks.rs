@@ -735,6 +735,29 @@ fn the_outbox_survives_a_crash_before_the_terminal_write() {
 }
 
 #[test]
+fn an_endpoint_hears_only_of_events_after_its_creation() {
+    // A job finished before the endpoint existed, but its outbox entry is
+    // drained after: the new endpoint must not receive it.
+    let e = env();
+    let key = create_api_key(&e, "main", 5).unwrap();
+    let (mockup, so) = upload(&e, &key);
+    let early = submit_async(&e, &key, &mockup, &so);
+    assert_eq!(work(&e, "w")["status"], "succeeded");
+    e.advance(1000);
+    create_endpoint(&e, &key, json!([]));
+    let late = submit_async(&e, &key, &mockup, &so);
+    assert_eq!(work(&e, "w")["status"], "succeeded");
+    deliver_all(&e);
+    let jobs: Vec<Value> = e
+        .posts
+        .borrow()
+        .iter()
+        .map(|p| body_of(p)["data"]["job_id"].clone())
+        .collect();
+    assert_eq!(jobs, vec![json!(late)], "not {early}");
+}
+
+#[test]
 fn the_deliver_route_needs_the_worker_token() {
     let e = env();
     let r = handle(&e, Request::new("POST", "/internal/webhooks/deliver"));
