@@ -6,128 +6,15 @@
 //! The component must be built first (`cargo xtask component`;
 //! `cargo xtask test` does it).
 
+mod common;
+
+use common::*;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mockup");
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let mut r = [0u8; 8];
-        getrandom::fill(&mut r).unwrap();
-        let p = std::env::temp_dir().join(format!(
-            "mockup-test-{tag}-{}",
-            r.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A running `mockup serve`.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn component() -> PathBuf {
-    let exe = PathBuf::from(BIN);
-    let target = exe.parent().and_then(Path::parent).expect("target dir");
-    let c = target.join("wasm32-wasip2/release/edge_api.wasm");
-    assert!(
-        c.exists(),
-        "{} is missing: build it with `cargo xtask component` (cargo xtask test does)",
-        c.display()
-    );
-    c
-}
-
-fn store_args(data: &Path, redis: Option<&str>) -> Vec<String> {
-    let mut a = vec!["--data".to_string(), data.display().to_string()];
-    if let Some(url) = redis {
-        a.push("--store".into());
-        a.push(url.into());
-    }
-    a
-}
-
-/// Starts `mockup serve` on a free port and waits until it listens.
-fn serve(data: &Path, redis: Option<&str>, extra: &[&str]) -> Server {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("serve")
-        .args(["--addr", "127.0.0.1:0"])
-        .args(store_args(data, redis))
-        .arg("--component")
-        .arg(component())
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("mockup serve starts");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let url = rest.split_whitespace().next().unwrap_or("").to_string();
-                    let _ = tx.send(url);
-                    sent = true;
-                    continue;
-                }
-            }
-            eprintln!("[serve] {line}");
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(300))
-        .expect("mockup serve reports its address");
-    Server { child, base }
-}
-
-fn create_key(data: &Path, redis: Option<&str>, name: &str, credits: i64) -> String {
-    let out = Command::new(BIN)
-        .args([
-            "keys",
-            "create",
-            "--name",
-            name,
-            "--credits",
-            &credits.to_string(),
-        ])
-        .args(store_args(data, redis))
-        .output()
-        .expect("mockup keys create runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = String::from_utf8(out.stdout).unwrap();
-    let key = key.lines().last().unwrap().trim().to_string();
-    assert!(key.starts_with("sm_"), "{key}");
-    key
-}
 
 /// Serves `body` for every GET on a free 127.0.0.1 port; returns its URL.
 fn file_server(body: Vec<u8>) -> String {
@@ -729,16 +616,6 @@ fn cli_render_fetches_urls_under_the_policy() {
     let (px, ..) = compositor::encode::decode_png_rgba8(&png, u64::MAX).unwrap();
     let (plain, _) = compositor::composite_rgba8(&doc, &compositor::Limits::default()).unwrap();
     assert_ne!(px, plain, "the fetched artwork is in the render");
-}
-
-/// A child process killed on drop.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The receiver's log: one JSON object per delivery received.

@@ -21,13 +21,14 @@
 //! Screenshots go to `test-output/web/`. Without Chromium the test prints a
 //! note and passes, unless `MOCKUP_REQUIRE_BROWSER=1` (CI sets it).
 
+mod common;
+
+use common::*;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mockup");
 /// WebDriver's key for element references.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -76,99 +77,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let mut r = [0u8; 8];
-        getrandom::fill(&mut r).unwrap();
-        let p = std::env::temp_dir().join(format!(
-            "mockup-test-{tag}-{}",
-            r.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A child process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `mockup serve` on a free port; returns it and its base URL.
-fn serve(data: &Path) -> (Proc, String) {
-    let component = target_dir().join("wasm32-wasip2/release/edge_api.wasm");
-    assert!(
-        component.exists(),
-        "{} is missing: build it with `cargo xtask component` (cargo xtask test does)",
-        component.display()
-    );
-    let mut child = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .arg("--component")
-        .arg(component)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mockup serve starts");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
-                    sent = true;
-                    continue;
-                }
-            }
-            eprintln!("[serve] {line}");
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(300))
-        .expect("mockup serve reports its address");
-    (Proc(child), base)
-}
-
-fn create_key(data: &Path) -> String {
-    let out = Command::new(BIN)
-        .args([
-            "keys",
-            "create",
-            "--name",
-            "web",
-            "--credits",
-            "20",
-            "--data",
-        ])
-        .arg(data)
-        .output()
-        .expect("mockup keys create runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = String::from_utf8(out.stdout).unwrap();
-    key.lines().last().unwrap().trim().to_string()
-}
-
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -192,7 +100,7 @@ fn read_all(mut resp: ureq::http::Response<ureq::Body>) -> (u16, Vec<u8>) {
 struct Driver {
     url: String,
     session: String,
-    _driver: Proc,
+    _driver: Reaped,
 }
 
 impl Driver {
@@ -204,7 +112,7 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
-        let proc = Proc(child);
+        let proc = Reaped(child);
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -454,8 +362,9 @@ fn web_demo_in_chromium() {
         return;
     }
     let data = TempDir::new("web");
-    let key = create_key(&data.0);
-    let (_server, base) = serve(&data.0);
+    let key = create_key(&data.0, None, "web", 20);
+    let host = serve(&data.0, None, &[]);
+    let base = host.base.clone();
     let d = Driver::start(&chromium, &chromedriver);
 
     // 1. The wasm-bindgen tests of the API, in this browser.
@@ -962,7 +871,8 @@ fn the_page_and_its_assets_are_served_and_the_api_is_not_shadowed() {
         return;
     }
     let data = TempDir::new("web-static");
-    let (_server, base) = serve(&data.0);
+    let host = serve(&data.0, None, &[]);
+    let base = host.base.clone();
     let (status, ctype, body) = raw_get(&base, "GET", "/");
     assert_eq!((status, ctype.as_str()), (200, "text/html; charset=utf-8"));
     assert!(body == std::fs::read(web.join("index.html")).unwrap());
