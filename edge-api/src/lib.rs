@@ -49,5 +49,29 @@ pub fn handle(env: &dyn Env, mut req: Request) -> Response {
         req.query = pairs;
         req.path = path.to_string();
     }
-    router::dispatch(env, &req).unwrap_or_else(|e| e.to_response())
+    // CORS: the API is called with a key in a header, never with cookies,
+    // so any origin may call it (the web demo from a static server, a
+    // customer's own page). Preflights are answered here for every path.
+    if req.method.eq_ignore_ascii_case("OPTIONS") {
+        return with_cors(Response::bytes(204, "text/plain", Vec::new()))
+            .with_header(
+                "access-control-allow-methods",
+                "GET, HEAD, POST, PATCH, DELETE",
+            )
+            .with_header(
+                "access-control-allow-headers",
+                "x-api-key, authorization, content-type, idempotency-key",
+            )
+            .with_header("access-control-max-age", "86400");
+    }
+    with_cors(router::dispatch(env, &req).unwrap_or_else(|e| e.to_response()))
+}
+
+/// Lets any origin read the response and the headers clients use.
+fn with_cors(r: Response) -> Response {
+    r.with_header("access-control-allow-origin", "*")
+        .with_header(
+            "access-control-expose-headers",
+            "server-timing, retry-after",
+        )
 }

@@ -1136,6 +1136,42 @@ fn internal_routes_need_the_worker_token() {
 }
 
 #[test]
+fn any_origin_may_call_the_api() {
+    let e = env();
+    let key = create_api_key(&e, "main", 5).unwrap();
+    let pre = handle(
+        &e,
+        Request::new("OPTIONS", "/api/v1/renders")
+            .header("origin", "https://shop.example")
+            .header("access-control-request-method", "POST"),
+    );
+    assert_eq!(pre.status, 204);
+    assert_eq!(pre.header_value("access-control-allow-origin"), Some("*"));
+    let allowed = pre.header_value("access-control-allow-headers").unwrap();
+    for h in [
+        "x-api-key",
+        "authorization",
+        "content-type",
+        "idempotency-key",
+    ] {
+        assert!(allowed.contains(h), "{allowed}");
+    }
+    assert!(pre
+        .header_value("access-control-allow-methods")
+        .unwrap()
+        .contains("PATCH"));
+    // Answers and errors carry the header too.
+    let ok = get(&e, &key, "/api/v1/me");
+    assert_eq!(ok.header_value("access-control-allow-origin"), Some("*"));
+    let denied = handle(&e, Request::new("GET", "/api/v1/me"));
+    assert_eq!(denied.status, 401);
+    assert_eq!(
+        denied.header_value("access-control-allow-origin"),
+        Some("*")
+    );
+}
+
+#[test]
 fn unknown_routes_and_methods() {
     let e = env();
     let key = create_api_key(&e, "main", 5).unwrap();
