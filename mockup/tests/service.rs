@@ -318,7 +318,8 @@ fn journey_on_redis() {
 }
 
 /// Without `--allow-outbound`, a loopback URL is refused by the host's
-/// policy, and the user gets a clear error, not a 500.
+/// policy, and the user gets a clear error, not a 500; a webhook to a
+/// loopback receiver is not sent either.
 #[test]
 fn private_addresses_are_refused() {
     let data = TempDir::new("policy");
@@ -336,6 +337,49 @@ fn private_addresses_are_refused() {
         "status {}: {}",
         r.status,
         String::from_utf8_lossy(&r.body)
+    );
+
+    // Webhooks go through the same policy: a receiver on loopback gets no
+    // connection, and the delivery log says why.
+    let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
+    receiver.set_nonblocking(true).unwrap();
+    let hook = format!("http://{}/hook", receiver.local_addr().unwrap());
+    let ep = request(
+        "POST",
+        &format!("{}/api/v1/webhook-endpoints", server.base),
+        Some(&key),
+        Some(&json!({"url": hook, "event_types": []})),
+    )
+    .json();
+    let id = ep["id"].as_str().unwrap();
+    let t = request(
+        "POST",
+        &format!("{}/api/v1/webhook-endpoints/{id}/test", server.base),
+        Some(&key),
+        Some(&json!({})),
+    );
+    assert_eq!(t.status, 202);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let row = loop {
+        let rows = request(
+            "GET",
+            &format!("{}/api/v1/webhook-endpoints/{id}/deliveries", server.base),
+            Some(&key),
+            None,
+        )
+        .json();
+        if rows[0]["attempt"].as_u64() >= Some(1) {
+            break rows[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no attempt was made: {rows}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(row["status"], "failed", "{row}");
+    assert_eq!(row["http_status"], Value::Null, "{row}");
+    assert!(row["last_error"].is_string(), "{row}");
+    assert!(
+        receiver.accept().is_err(),
+        "the webhook reached a loopback address without --allow-outbound"
     );
 }
 

@@ -552,7 +552,7 @@ impl Host {
             Err(_) => {
                 let e = match task.await {
                     Ok(Ok(())) => anyhow::anyhow!("the component sent no response"),
-                    Ok(Err(e)) => e.into(),
+                    Ok(Err(e)) => e,
                     Err(e) => e.into(),
                 };
                 eprintln!("mockup serve: component failed: {e:#}");
