@@ -63,7 +63,7 @@ fn request(method: &str, url: &str, key: Option<&str>, body: Option<&Value>) -> 
         .timeout_global(Some(Duration::from_secs(300)))
         .build()
         .into();
-    let mut resp = match (method, body) {
+    let resp = match (method, body) {
         ("GET", _) => {
             let mut r = agent.get(url);
             if let Some(k) = key {
@@ -91,13 +91,7 @@ fn request(method: &str, url: &str, key: Option<&str>, body: Option<&Value>) -> 
         }
     }
     .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let status = resp.status().as_u16();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(1 << 30)
-        .read_to_vec()
-        .unwrap();
+    let (status, body) = read_all(resp);
     Reply { status, body }
 }
 

@@ -85,17 +85,6 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn read_all(mut resp: ureq::http::Response<ureq::Body>) -> (u16, Vec<u8>) {
-    let status = resp.status().as_u16();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(1 << 30)
-        .read_to_vec()
-        .unwrap();
-    (status, body)
-}
-
 /// A WebDriver session on a chromedriver we started.
 struct Driver {
     url: String,

@@ -142,3 +142,15 @@ impl Drop for Reaped {
         let _ = self.0.wait();
     }
 }
+
+/// An HTTP response's status and whole body (up to 1 GiB).
+pub fn read_all(mut resp: ureq::http::Response<ureq::Body>) -> (u16, Vec<u8>) {
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap();
+    (status, body)
+}
