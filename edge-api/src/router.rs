@@ -27,6 +27,7 @@
 //! | POST | `/internal/jobs/work` | worker token | [`jobs::work`] |
 //! | POST | `/internal/jobs/requeue` | worker token | [`jobs::requeue`] |
 //! | POST | `/internal/webhooks/deliver` | worker token | [`webhooks::deliver`] |
+//! | POST | `/internal/webhooks/release` | worker token | [`webhooks::release`] |
 
 use crate::accounts::{self, Caller};
 use crate::env::Env;
@@ -62,6 +63,7 @@ enum Route<'a> {
     Work,
     Requeue,
     Deliver,
+    DeliverRelease,
 }
 
 /// Matches a path (method checked separately, so a known path with the
@@ -96,6 +98,7 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["api", "v1", "webhook-secret"] => Route::DefaultSecret,
         ["api", "v1", "webhook-secret", "rotate"] => Route::DefaultSecretRotate,
         ["internal", "webhooks", "deliver"] => Route::Deliver,
+        ["internal", "webhooks", "release"] => Route::DeliverRelease,
         ["internal", "jobs", "work"] => Route::Work,
         ["internal", "jobs", "requeue"] => Route::Requeue,
         _ => return None,
@@ -158,12 +161,15 @@ pub fn dispatch(env: &dyn Env, req: &Request) -> Result<Response, ApiError> {
             webhooks::rotate_default_secret(env, &caller(env, req)?, req)
         }
         // The internal routes do not exist for anyone without the token.
-        (Route::Work | Route::Requeue | Route::Deliver, _) if !jobs::is_worker(env, req)? => {
+        (Route::Work | Route::Requeue | Route::Deliver | Route::DeliverRelease, _)
+            if !jobs::is_worker(env, req)? =>
+        {
             Err(ApiError::NoRoute)
         }
         (Route::Work, "POST") => jobs::work(env, req),
         (Route::Requeue, "POST") => jobs::requeue(env, req),
-        (Route::Deliver, "POST") => webhooks::deliver(env),
+        (Route::Deliver, "POST") => webhooks::deliver(env, req),
+        (Route::DeliverRelease, "POST") => webhooks::release(env, req),
         _ => Err(ApiError::MethodNotAllowed),
     }
 }

@@ -304,6 +304,9 @@ pub struct Delivery {
     pub next_retry_at: Option<u64>,
     /// Until when the current attempt holds the delivery.
     pub lease_until: Option<u64>,
+    /// The host attempting it (hands it back when it restarts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_owner: Option<String>,
     /// Unix ms.
     pub created_at: u64,
     /// Unix ms.
@@ -891,6 +894,7 @@ fn replay_one(env: &dyn Env, id: &str) -> Result<Option<Delivery>, ApiError> {
         d.attempt = 0;
         d.next_retry_at = Some(now);
         d.lease_until = None;
+        d.lease_owner = None;
         d.updated_at = now;
         out = Some(d.clone());
         Some(Some(d))
@@ -1015,6 +1019,7 @@ fn new_delivery(
         latency_ms: None,
         next_retry_at: Some(now),
         lease_until: None,
+        lease_owner: None,
         created_at: now,
         updated_at: now,
     }
@@ -1156,7 +1161,7 @@ fn drain_events(env: &dyn Env) -> Result<(), ApiError> {
 /// Claims the first due delivery: its record goes to `delivering` by
 /// compare-and-swap (of two claimers one wins), and its queue entry is due
 /// again when the lease ends.
-fn claim(env: &dyn Env) -> Result<Option<(Delivery, Vec<u8>)>, ApiError> {
+fn claim(env: &dyn Env, worker: &str) -> Result<Option<(Delivery, Vec<u8>)>, ApiError> {
     let now = env.now_ms();
     let mut queue: Vec<QueueEntry> = get_json(env.store(), DELIVERY_QUEUE)?.unwrap_or_default();
     queue.sort_by_key(|e| e.due);
@@ -1179,6 +1184,7 @@ fn claim(env: &dyn Env) -> Result<Option<(Delivery, Vec<u8>)>, ApiError> {
         let mut next = d;
         next.status = DeliveryStatus::Delivering;
         next.lease_until = Some(now.saturating_add(SEND_LEASE_MS));
+        next.lease_owner = Some(worker.to_string());
         next.updated_at = now;
         let bytes = to_bytes(&next);
         if env
@@ -1283,9 +1289,9 @@ fn record_health(env: &dyn Env, endpoint: &str, ok: bool, error: &str) -> Result
 /// `POST /internal/webhooks/deliver` (host only): turns finished jobs into
 /// deliveries, then makes one due attempt. Answers `{"delivery_id": id |
 /// null, "status": ...}`; the host calls again at once after a delivery.
-pub fn deliver(env: &dyn Env) -> Result<Response, ApiError> {
+pub fn deliver(env: &dyn Env, req: &Request) -> Result<Response, ApiError> {
     drain_events(env)?;
-    let Some((mut d, claimed)) = claim(env)? else {
+    let Some((mut d, claimed)) = claim(env, &worker_id(req))? else {
         return Ok(Response::json(200, &json!({ "delivery_id": null })));
     };
     let policy = retry_policy(env);
@@ -1296,6 +1302,7 @@ pub fn deliver(env: &dyn Env) -> Result<Response, ApiError> {
             d.last_error = Some(gone);
             d.next_retry_at = None;
             d.lease_until = None;
+            d.lease_owner = None;
             d.updated_at = start;
             finish(env, &d, &claimed)?;
             return Ok(Response::json(
@@ -1312,6 +1319,7 @@ pub fn deliver(env: &dyn Env) -> Result<Response, ApiError> {
     let now = env.now_ms();
     d.latency_ms = Some(now.saturating_sub(start));
     d.lease_until = None;
+    d.lease_owner = None;
     d.updated_at = now;
     let error = match outcome {
         Ok(code) => {
@@ -1355,6 +1363,61 @@ pub fn deliver(env: &dyn Env) -> Result<Response, ApiError> {
         200,
         &json!({ "delivery_id": d.id, "status": d.status.as_str() }),
     ))
+}
+
+/// The host calling an internal route (`x-mockup-worker-id`).
+fn worker_id(req: &Request) -> String {
+    req.header_value("x-mockup-worker-id")
+        .filter(|w| !w.is_empty())
+        .unwrap_or("worker")
+        .to_string()
+}
+
+/// `POST /internal/webhooks/release` with `{"worker_id": ...}` (host only):
+/// the deliveries that host was attempting when it stopped are due again
+/// at once, instead of when their lease runs out. The attempt cut short is
+/// not counted. Answers `{"released": [ids]}`.
+pub fn release(env: &dyn Env, req: &Request) -> Result<Response, ApiError> {
+    let body = parse_json_body(req)?;
+    let worker = body
+        .get("worker_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::field("body -> worker_id", "Field required"))?
+        .to_string();
+    let now = env.now_ms();
+    let queue: Vec<QueueEntry> = get_json(env.store(), DELIVERY_QUEUE)?.unwrap_or_default();
+    let mut released = Vec::new();
+    for entry in queue {
+        let mut done = false;
+        update_json(
+            env.store(),
+            &delivery_key(&entry.id),
+            |cur: Option<Delivery>| {
+                let mut d = cur?;
+                if d.status != DeliveryStatus::Delivering
+                    || d.lease_owner.as_deref() != Some(&worker)
+                {
+                    return None;
+                }
+                d.status = if d.attempt == 0 {
+                    DeliveryStatus::Pending
+                } else {
+                    DeliveryStatus::Failed
+                };
+                d.lease_until = None;
+                d.lease_owner = None;
+                d.next_retry_at = Some(now);
+                d.updated_at = now;
+                done = true;
+                Some(Some(d))
+            },
+        )?;
+        if done {
+            queue_set_due(env, &entry.id, now)?;
+            released.push(entry.id);
+        }
+    }
+    Ok(Response::json(200, &json!({ "released": released })))
 }
 
 /// Stores an attempt's outcome over the claimed record and moves or drops

@@ -715,6 +715,53 @@ fn a_host_dying_mid_send_loses_no_delivery() {
 }
 
 #[test]
+fn a_restarted_host_hands_back_its_deliveries_at_once() {
+    let e = env();
+    let key = create_api_key(&e, "main", 5).unwrap();
+    let ep = create_endpoint(&e, &key, json!([]));
+    let id = ep["id"].as_str().unwrap();
+    post(
+        &e,
+        &key,
+        &format!("/api/v1/webhook-endpoints/{id}/test"),
+        json!({}),
+    );
+    e.crash_on_post.set(true);
+    let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        handle(
+            &e,
+            Request::new("POST", "/internal/webhooks/deliver")
+                .header("x-mockup-worker", WORKER_TOKEN)
+                .header("x-mockup-worker-id", "host-a"),
+        )
+    }));
+    assert!(died.is_err());
+    assert!(deliver(&e)["delivery_id"].is_null(), "leased to host-a");
+    // Another host's release changes nothing; host-a's own frees it now,
+    // with the cut-short attempt not counted.
+    let release = |worker: &str| {
+        handle(
+            &e,
+            Request::new("POST", "/internal/webhooks/release")
+                .header("x-mockup-worker", WORKER_TOKEN)
+                .json(&json!({ "worker_id": worker })),
+        )
+        .json_body()
+    };
+    assert_eq!(release("host-b")["released"], json!([]));
+    assert_eq!(release("host-a")["released"].as_array().unwrap().len(), 1);
+    assert_eq!(deliver(&e)["status"], "succeeded");
+    let rows = get(
+        &e,
+        &key,
+        &format!("/api/v1/webhook-endpoints/{id}/deliveries"),
+    )
+    .json_body();
+    assert_eq!(rows[0]["attempt"], 1);
+    assert_eq!(e.posts.borrow().len(), 1);
+}
+
+#[test]
 fn the_outbox_survives_a_crash_before_the_terminal_write() {
     // The worker notes the event, then dies before storing the terminal
     // state: nothing is sent for a job that is not terminal, and once the

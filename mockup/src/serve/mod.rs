@@ -196,6 +196,9 @@ struct Host {
     idle: tokio::sync::Notify,
     /// Wakes the workers when a job was queued.
     work: tokio::sync::Notify,
+    /// Wakes the webhook senders when an event or delivery may be due (a
+    /// job ended, a test or replay was asked for).
+    hooks: tokio::sync::Notify,
     stopping: AtomicBool,
     /// Instances ready for another request, and how many to keep.
     warm: Arc<std::sync::Mutex<WarmPool>>,
@@ -325,6 +328,7 @@ async fn serve(opts: ServeOptions) -> Result<()> {
         active: AtomicUsize::new(0),
         idle: tokio::sync::Notify::new(),
         work: tokio::sync::Notify::new(),
+        hooks: tokio::sync::Notify::new(),
         stopping: AtomicBool::new(false),
         warm: Arc::new(std::sync::Mutex::new(WarmPool::default())),
         warm_max: opts.warm_instances,
@@ -463,6 +467,7 @@ impl Host {
         let resp = self.call(req).await?;
         if is_submit && resp.status() == hyper::StatusCode::ACCEPTED {
             self.work.notify_waiters();
+            self.hooks.notify_waiters();
         }
         Ok(resp)
     }
@@ -595,8 +600,14 @@ impl Host {
             serde_json::json!({ "worker_id": self.worker_id }),
         )
         .await
+        .context("handing this host's unfinished jobs back to the queue")?;
+        self.internal(
+            "/internal/webhooks/release",
+            serde_json::json!({ "worker_id": self.worker_id }),
+        )
+        .await
         .map(|_| ())
-        .context("handing this host's unfinished jobs back to the queue")
+        .context("handing this host's unfinished webhook deliveries back")
     }
 }
 
@@ -619,7 +630,7 @@ async fn webhook_sender(host: Arc<Host>) {
             Ok(_) => {}
             Err(e) => eprintln!("mockup serve: webhook sender: {e:#}"),
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        let _ = tokio::time::timeout(Duration::from_millis(250), host.hooks.notified()).await;
     }
 }
 
@@ -631,7 +642,11 @@ async fn worker(host: Arc<Host>) {
             .internal("/internal/jobs/work", serde_json::json!({}))
             .await
         {
-            Ok(v) if !v["job_id"].is_null() => continue,
+            Ok(v) if !v["job_id"].is_null() => {
+                // The job is terminal (or was taken away): its event may be due.
+                host.hooks.notify_waiters();
+                continue;
+            }
             Ok(_) => {}
             Err(e) => eprintln!("mockup serve: job worker: {e:#}"),
         }
