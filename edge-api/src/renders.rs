@@ -164,8 +164,10 @@ pub fn submit(env: &dyn Env, caller: &Caller, http: &Request) -> Result<Response
     let start = env.now_ms();
     let mut t = Timings::default();
     let body = mockups::parse_json_body(http)?;
+    let at = t.step(env, "json", start);
     let req = parse(&body, MockupUuid::Required).map_err(ApiError::Validation)?;
     let webhook = crate::webhooks::request_webhook(&body)?;
+    let at = t.step(env, "parse", at);
     let uuid = req.mockup_uuid.clone().unwrap_or_default();
     let mockup = mockups::load(env, caller, &uuid)?;
     let inspect = mockups::inspection(env, &uuid)?;
@@ -181,7 +183,7 @@ pub fn submit(env: &dyn Env, caller: &Caller, http: &Request) -> Result<Response
             webhook,
         );
     }
-    let at = t.step(env, "request", start);
+    let at = t.step(env, "checks", at);
     let slot = accounts::claim_render_slot(env, caller)?;
     t.step(env, "slot", at);
     let (rendered, blob) = render_stored(env, &mockup, &req, &mut t)?;

@@ -55,7 +55,7 @@ pub fn jpeg_rgba8(
     // An opaque picture (the usual mockup) goes to the encoder as it is,
     // which reads RGBA and skips the alpha; only a transparent one is
     // flattened into a copy first.
-    let opaque = rgba.chunks_exact(4).all(|p| p[3] == 255);
+    let opaque = crate::render::raster::is_opaque(rgba);
     let flattened;
     let (pixels, color) = if opaque {
         (rgba, jpeg_encoder::ColorType::Rgba)

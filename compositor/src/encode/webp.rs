@@ -38,7 +38,7 @@ pub fn encode_rgba8(
             format!("{width}x{height} is outside WebP's 1..16383 pixels per side"),
         ));
     }
-    let opaque = rgba.chunks_exact(4).all(|p| p[3] == 255);
+    let opaque = crate::render::raster::is_opaque(rgba);
     let bitstream = encode_raw(rgba, width, height, quality, opaque)?;
     match dpi {
         Some(dpi) => with_exif_resolution(&bitstream, width, height, dpi),

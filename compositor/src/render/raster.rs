@@ -206,6 +206,32 @@ impl Plane {
     }
 }
 
+/// Whether every pixel of straight or premultiplied RGBA8 data has full
+/// alpha. Encoders then skip flattening and the scaler skips alpha
+/// premultiplication, whose work is the identity on opaque pixels.
+///
+/// Reads fixed blocks without an early exit per pixel, so the loop
+/// vectorises (with wasm simd128 too): on a 5.5-megapixel export the
+/// per-pixel `all` took ~4% of a wasm render.
+pub fn is_opaque(rgba: &[u8]) -> bool {
+    // AND of whole pixels as little-endian words: alpha is the top byte.
+    const BLOCK: usize = 64 * 4;
+    let full = |px: &[u8]| {
+        px.chunks_exact(4).fold(u32::MAX, |m, p| {
+            m & u32::from_le_bytes([p[0], p[1], p[2], p[3]])
+        }) >> 24
+            == 255
+    };
+    let blocks = rgba.chunks_exact(BLOCK);
+    let tail = blocks.remainder();
+    for block in blocks {
+        if !full(block) {
+            return false;
+        }
+    }
+    full(tail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,5 +244,23 @@ mod tests {
         assert!(i.is_empty());
         assert!(i.right >= i.left && i.bottom >= i.top);
         assert_eq!(a.intersect(&Rect::new(5, 5, 10, 10)), Rect::new(5, 5, 5, 5));
+    }
+
+    #[test]
+    fn opacity_is_seen_in_every_pixel_and_the_tail() {
+        let mut px = vec![255u8; 4 * 301];
+        assert!(is_opaque(&px));
+        assert!(is_opaque(&[]));
+        for i in [0, 63, 64, 299, 300] {
+            let mut p = px.clone();
+            p[i * 4 + 3] = 254;
+            assert!(!is_opaque(&p), "pixel {i}");
+            // Colour channels never count as alpha.
+            p[i * 4 + 3] = 255;
+            p[i * 4] = 0;
+            assert!(is_opaque(&p), "colour of pixel {i}");
+        }
+        px[4 * 300 + 3] = 0;
+        assert!(!is_opaque(&px));
     }
 }

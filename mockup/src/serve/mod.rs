@@ -217,6 +217,11 @@ fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    // `MOCKUP_PERFMAP=1` names the component's compiled functions for
+    // `perf record` (README, "Speed"): how the wasm side's time was profiled.
+    if std::env::var_os("MOCKUP_PERFMAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     // Instances come from a pool of pre-reserved slots: instantiation per
     // request is then a few microseconds of bookkeeping.
     let mut pool = wasmtime::PoolingAllocationConfig::default();
