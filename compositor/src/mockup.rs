@@ -14,11 +14,11 @@ use crate::doc::smart_object::{is_design_slot, SmartObject};
 use crate::doc::{Document, Layer, LayerKind, Warning};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::render::composite::{composite_document, CompositeOptions};
+use crate::render::composite::{composite_document, effect_reach, CompositeOptions};
 use crate::render::mesh::{warp_mesh, BezierMesh};
 use crate::render::place::{warp, Homography};
 use crate::render::raster::{Raster, Rect};
-use crate::render::{artwork, Context};
+use crate::render::{artwork, scale, Context};
 use crate::request::{AssetSource, ImageFormat, ImageSize, RenderRequest};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -88,7 +88,19 @@ pub fn render(
 /// Stage 1 output: the request's artworks, decoded, one per smart-object
 /// entry (`None` for a colour-only entry).
 pub struct Decoded {
-    artworks: Vec<Option<Raster>>,
+    artworks: Vec<Option<artwork::Artwork>>,
+}
+
+impl Decoded {
+    /// Keeps, per artwork, the last frame stage 2 drew it into, for callers
+    /// that place the same decoded artworks again with new options (a live
+    /// preview): a change of adjustments or colour then skips the warp into
+    /// the frame. Costs a copy of each frame per placement.
+    pub fn remember_layouts(&mut self) {
+        for a in self.artworks.iter_mut().flatten() {
+            a.remember_layout();
+        }
+    }
 }
 
 /// Stage 2 output: the layers to leave out and the placed layers' new
@@ -178,7 +190,7 @@ pub fn decode(
             .map_err(|e| bad(e.to_string()))?;
         let art = Raster::from_rgba8(Rect::new(0, 0, w, h), &rgba)
             .ok_or_else(|| bad("decoded size mismatch".into()))?;
-        artworks.push(Some(art));
+        artworks.push(Some(artwork::Artwork::new(art)));
     }
     Ok(Decoded { artworks })
 }
@@ -215,7 +227,7 @@ pub fn place(
         // The artwork in the smart object's own frame, sRGB lanes.
         let mut frame = match (&so_req.asset, art) {
             (Some(asset), Some(art)) => {
-                let (w, h) = (art.rect.width(), art.rect.height());
+                let (w, h) = (art.pixels().rect.width(), art.pixels().rect.height());
                 let n = artwork::copies(asset, w, h, fw, fh);
                 if n > artwork::MAX_TILES {
                     return Err(RenderError::BadArtwork {
@@ -297,11 +309,204 @@ pub fn composite(
     let opts = CompositeOptions {
         hidden: placed.hidden,
         replacements: placed.replacements,
+        region: None,
     };
     let c = composite_document(doc, limits, &opts)?;
     let rgba = color::to_rgba8(&doc.color, &c.raster.color, &c.raster.alpha);
+    Ok(finish(doc, req, rgba, c.warnings))
+}
+
+/// The finished canvas of one template kept between renders, for live
+/// previews: [`composite_reusing`] then recomposites only the part of the
+/// canvas that the smart objects' new contents can change.
+#[derive(Debug, Default)]
+pub struct CanvasCache {
+    canvas: Option<CachedCanvas>,
+}
+
+#[derive(Debug)]
+struct CachedCanvas {
+    /// The whole canvas, straight-alpha sRGB RGBA8.
+    rgba: Vec<u8>,
+    /// The layers left out of it.
+    hidden: HashSet<Uuid>,
+    /// Where each replaced layer's new contents were drawn.
+    drawn: HashMap<Uuid, Rect>,
+    /// What could not be rendered faithfully in it.
+    warnings: Vec<Warning>,
+    /// The canvas at the last export size other than its own: width,
+    /// height, pixels.
+    scaled: Option<(u32, u32, Vec<u8>)>,
+}
+
+/// How [`composite_reusing`] scales the canvas to the export size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rescale {
+    /// The whole canvas: the server's pixels exactly.
+    Exact,
+    /// Only the part the change reaches, pasted into the last export
+    /// ([`scale::rgba8_part`]): a few pixels there may be a level or two off
+    /// the server's. For frames shown while an option is being dragged, followed
+    /// by an exact one when it stops.
+    Draft,
+}
+
+/// [`composite`], reusing the canvas of the previous call with the same
+/// `cache`: when the same layers are hidden, only the smart objects' old
+/// and new areas, grown by the document's [`effect_reach`] (twice: once for
+/// what their effects change, once for what those pixels read), are
+/// recomposited and pasted in. The pixels equal [`composite`]'s, which a
+/// test checks on real templates.
+///
+/// The export is scaled as `rescale` says; [`Rescale::Exact`] gives
+/// [`composite`]'s pixels.
+pub fn composite_reusing(
+    doc: &Document,
+    req: &RenderRequest,
+    placed: Placed,
+    limits: &Limits,
+    cache: &mut CanvasCache,
+    rescale: Rescale,
+) -> std::result::Result<Composited, RenderError> {
+    let canvas = Rect::new(0, 0, doc.width, doc.height);
+    let drawn: HashMap<Uuid, Rect> = placed
+        .replacements
+        .iter()
+        .map(|(u, r)| (*u, r.rect))
+        .collect();
+    let reusable = cache
+        .canvas
+        .as_ref()
+        .filter(|c| c.hidden == placed.hidden && c.rgba.len() == canvas.area() as usize * 4);
+    let Some(old) = reusable else {
+        let hidden = placed.hidden.clone();
+        let opts = CompositeOptions {
+            hidden: placed.hidden,
+            replacements: placed.replacements,
+            region: None,
+        };
+        let c = composite_document(doc, limits, &opts)?;
+        let rgba = color::to_rgba8(&doc.color, &c.raster.color, &c.raster.alpha);
+        let (w, h) = (doc.width, doc.height);
+        let (tw, th) = export_size(w, h, req.export_options.image_size);
+        let out = scale::rgba8_ref(&rgba, w, h, tw, th);
+        cache.canvas = Some(CachedCanvas {
+            rgba,
+            hidden,
+            drawn,
+            warnings: c.warnings.clone(),
+            scaled: ((tw, th) != (w, h)).then(|| (tw, th, out.clone())),
+        });
+        return Ok(finish_scaled(doc, req, (out, tw, th), c.warnings));
+    };
+    // Where the replaced layers drew before and draw now; a layer without
+    // new contents shows its stored pixels.
+    let layers = doc.walk();
+    let stored = |u: &Uuid| {
+        layers
+            .iter()
+            .find(|l| l.uuid == *u)
+            .and_then(|l| l.pixels.as_ref())
+            .map_or(Rect::default(), |p| p.rect)
+    };
+    let mut changed = Rect::default();
+    for u in old.drawn.keys().chain(drawn.keys()) {
+        let before = old.drawn.get(u).copied().unwrap_or_else(|| stored(u));
+        let now = drawn.get(u).copied().unwrap_or_else(|| stored(u));
+        changed = changed.union(&before).union(&now);
+    }
+    let reach = effect_reach(&doc.layers);
+    let dirty = changed.inflate(reach).intersect(&canvas);
+    let mut warnings = old.warnings.clone();
+    if !dirty.is_empty() {
+        let opts = CompositeOptions {
+            hidden: placed.hidden,
+            replacements: placed.replacements,
+            region: Some(dirty.inflate(reach).intersect(&canvas)),
+        };
+        let c = composite_document(doc, limits, &opts)?;
+        let part = color::to_rgba8(&doc.color, &c.raster.color, &c.raster.alpha);
+        let cached = cache.canvas.as_mut().expect("checked above");
+        paste(&mut cached.rgba, canvas, &part, c.raster.rect, dirty);
+        for w in c.warnings {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+    }
+    let cached = cache.canvas.as_mut().expect("checked above");
+    cached.drawn = drawn;
+    cached.warnings.clone_from(&warnings);
+    let (w, h) = (doc.width, doc.height);
+    let (tw, th) = export_size(w, h, req.export_options.image_size);
+    let out = if (tw, th) == (w, h) {
+        // Changes made now are not in the scaled copy.
+        cached.scaled = None;
+        (cached.rgba.clone(), tw, th)
+    } else {
+        // A draft rescales only what the change reaches, into the last
+        // export at this size; otherwise the whole canvas is rescaled.
+        let zone = scale::affected(dirty, (w, h), (tw, th));
+        let part = match (&cached.scaled, rescale) {
+            (Some((sw, sh, _)), Rescale::Draft) if (*sw, *sh) == (tw, th) => {
+                let alpha = !crate::render::raster::is_opaque(&cached.rgba);
+                let part = scale::rgba8_part(&cached.rgba, (w, h), (tw, th), zone, alpha);
+                (part.len() == zone.area() as usize * 4).then_some(part)
+            }
+            _ => None,
+        };
+        match (part, &mut cached.scaled) {
+            (Some(part), Some((_, _, px))) => {
+                paste(px, Rect::new(0, 0, tw, th), &part, zone, zone);
+                (px.clone(), tw, th)
+            }
+            _ => {
+                let px = scale::rgba8_ref(&cached.rgba, w, h, tw, th);
+                cached.scaled = Some((tw, th, px.clone()));
+                (px, tw, th)
+            }
+        }
+    };
+    Ok(finish_scaled(doc, req, out, warnings))
+}
+
+/// Copies the `area` part of RGBA8 pixels covering `src_rect` into those
+/// covering `dst_rect`.
+fn paste(dst: &mut [u8], dst_rect: Rect, src: &[u8], src_rect: Rect, area: Rect) {
+    let r = area.intersect(&src_rect).intersect(&dst_rect);
+    if r.is_empty() {
+        return;
+    }
+    let row = |rect: Rect, y: i32| {
+        let start =
+            ((y - rect.top) as usize * rect.width() as usize + (r.left - rect.left) as usize) * 4;
+        start..start + r.width() as usize * 4
+    };
+    for y in r.top..r.bottom {
+        dst[row(dst_rect, y)].copy_from_slice(&src[row(src_rect, y)]);
+    }
+}
+
+/// The end of stage 3: scales sRGB pixels of the whole canvas to the export
+/// width and picks the resolution to record.
+fn finish(
+    doc: &Document,
+    req: &RenderRequest,
+    rgba: Vec<u8>,
+    warnings: Vec<Warning>,
+) -> Composited {
     let (rgba, width, height) =
         scale_to(rgba, doc.width, doc.height, req.export_options.image_size);
+    finish_scaled(doc, req, (rgba, width, height), warnings)
+}
+
+/// [`finish`] for pixels already at the export size.
+fn finish_scaled(
+    doc: &Document,
+    req: &RenderRequest,
+    (rgba, width, height): (Vec<u8>, u32, u32),
+    warnings: Vec<Warning>,
+) -> Composited {
     // The file carries the requested resolution, else (at the template's
     // own size) the template's, else 72 dpi.
     let dpi = req
@@ -313,15 +518,15 @@ pub fn composite(
                 .map_or(72, |d| d.round().clamp(1.0, 65_535.0) as u32),
             ImageSize::Width(_) => 72,
         });
-    let mut warnings = doc.warnings.clone();
-    warnings.extend(c.warnings);
-    Ok(Composited {
+    let mut all = doc.warnings.clone();
+    all.extend(warnings);
+    Composited {
         rgba,
         width,
         height,
         dpi,
-        warnings,
-    })
+        warnings: all,
+    }
 }
 
 /// Stage 4: encodes the picture in the requested format and quality.
@@ -392,6 +597,7 @@ fn composite_nested(
     let opts = CompositeOptions {
         hidden: HashSet::new(),
         replacements: inner.slots.iter().map(|&u| (u, frame.clone())).collect(),
+        region: None,
     };
     let c = composite_document(&inner.doc, limits, &opts)?;
     let rgba = color::to_rgba8(&inner.doc.color, &c.raster.color, &c.raster.alpha);
@@ -453,18 +659,23 @@ fn to_working(r: &mut Raster, ctx: &Context<'_>) {
 
 /// Scales RGBA8 to the export width (height by aspect ratio).
 fn scale_to(rgba: Vec<u8>, w: u32, h: u32, size: ImageSize) -> (Vec<u8>, u32, u32) {
-    let ImageSize::Width(target) = size else {
-        return (rgba, w, h);
-    };
-    if target == w || w == 0 {
+    let (tw, th) = export_size(w, h, size);
+    if (tw, th) == (w, h) {
         return (rgba, w, h);
     }
-    let th = ((h as f64 * target as f64 / w as f64).round() as u32).max(1);
-    (
-        crate::render::scale::rgba8(rgba, w, h, target, th),
-        target,
-        th,
-    )
+    (crate::render::scale::rgba8(rgba, w, h, tw, th), tw, th)
+}
+
+/// The export size of a `w` x `h` canvas: `size` wide, the height in
+/// proportion.
+fn export_size(w: u32, h: u32, size: ImageSize) -> (u32, u32) {
+    match size {
+        ImageSize::Width(target) if target != w && w != 0 => {
+            let th = ((h as f64 * target as f64 / w as f64).round() as u32).max(1);
+            (target, th)
+        }
+        _ => (w, h),
+    }
 }
 
 /// Bytes of a `data:[<type>][;base64],<data>` URL.

@@ -1,6 +1,7 @@
 //! Rendering requests end to end on real templates.
 
 use compositor::doc::LayerKind;
+use compositor::mockup::Rescale;
 use compositor::request::{parse, MockupUuid};
 use compositor::Limits;
 use serde_json::json;
@@ -351,4 +352,181 @@ fn position_without_size_moves_the_smart_object() {
             "bounds start at ({x0}, {y0}), asked ({left}, {top})"
         );
     }
+}
+
+/// A live preview recomposites only what a smart object can change
+/// (`composite_reusing`): after every step of an editing session the
+/// canvas equals a full composite of the same request, pixel for pixel, on
+/// templates with perspective and warped smart objects, nested groups and
+/// layer effects.
+#[test]
+fn reused_canvas_equals_a_full_composite() {
+    let files = [
+        "../fixtures/small-mockup.psd".to_string(),
+        "../fixtures/nested-mockup.psd".to_string(),
+        format!("{FIXTURES}/ag-psd/placed-transform.psd"),
+        format!("{FIXTURES}/ag-psd/smart-object.psd"),
+        format!("{FIXTURES}/ag-psd/psb-test.psb"),
+        format!("{FIXTURES}/psd.rb/slices.psd"),
+        format!("{FIXTURES}/PhotoshopAPI/smart_objects_transformed.psd"),
+        format!("{FIXTURES}/psd-tools/rgb-blend-modes.psd"),
+    ];
+    let limits = Limits::default();
+    let chart = compositor::request::encode_base64(&chart_png());
+    let offline = |_: &str| -> Result<Vec<u8>, String> { Err("offline".into()) };
+    let mut checked = 0;
+    for file in &files {
+        let Ok(bytes) = std::fs::read(file) else {
+            eprintln!("{file} missing; skipped");
+            continue;
+        };
+        let doc = compositor::open(&bytes, &limits).expect("opens");
+        let sos: Vec<String> = doc
+            .walk()
+            .iter()
+            .filter(|l| matches!(l.kind, LayerKind::SmartObject(_)))
+            .take(3)
+            .map(|l| l.uuid.to_string())
+            .collect();
+        let Some(first) = sos.first() else { continue };
+        let other = doc
+            .walk()
+            .iter()
+            .find(|l| !matches!(l.kind, LayerKind::SmartObject(_) | LayerKind::Group { .. }))
+            .map(|l| l.uuid.to_string());
+        let art = |extra: serde_json::Value| {
+            let mut asset = json!({"base64": chart, "fit": "cover"});
+            asset
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            asset
+        };
+        // An editing session: artwork on each smart object, then moves,
+        // rotations, colour, adjustments, an artwork taken off, a layer
+        // hidden (a full redraw) and shown again.
+        let all = |extra: serde_json::Value| -> Vec<serde_json::Value> {
+            sos.iter()
+                .map(|u| json!({"uuid": u, "asset": art(extra.clone())}))
+                .collect()
+        };
+        let adjusted = |adj: serde_json::Value| -> Vec<serde_json::Value> {
+            sos.iter()
+                .map(|u| {
+                    json!({"uuid": u, "asset": art(json!({"fit": "contain", "rotate": 30})),
+                    "adjustment_layers": adj})
+                })
+                .collect()
+        };
+        let mut steps = vec![
+            json!({"smart_objects": all(json!({}))}),
+            json!({"smart_objects": all(json!({"fit": "contain", "rotate": 30}))}),
+            // Same layout, new adjustments: the remembered frames are reused.
+            json!({"smart_objects": adjusted(json!({"opacity": 50}))}),
+            json!({"smart_objects": adjusted(json!({"opacity": 80, "brightness": -30}))}),
+            json!({"smart_objects": all(json!({"position": {"top": 5, "left": -7}, "size": {"width": 40}}))}),
+            json!({"smart_objects": [{"uuid": first, "asset": art(json!({"flip_horizontal": true})),
+                "color": {"hex": "#3366ff", "blending_mode": "multiply"},
+                "adjustment_layers": {"brightness": 40, "opacity": 60, "blur": 2}}]}),
+            json!({"smart_objects": [{"uuid": first, "color": {"hex": "#ff0000"}}]}),
+        ];
+        if let Some(other) = &other {
+            steps.push(json!({"smart_objects": all(json!({"tile": true, "size": {"width": 24}})), "hidden_layers": [other]}));
+        }
+        steps.push(json!({"smart_objects": all(json!({"rotate": -90}))}));
+        let mut cache = compositor::mockup::CanvasCache::default();
+        let mut drafts = compositor::mockup::CanvasCache::default();
+        let mut kept: Option<(Vec<(String, bool)>, compositor::mockup::Decoded)> = None;
+        // Export sizes change along the way too: the scaled copy is reused,
+        // rescaled where the change reaches, and dropped when stale.
+        let sizes = [
+            json!(333),
+            json!(333),
+            json!("original"),
+            json!(333),
+            json!(1000),
+            json!(1000),
+        ];
+        for (i, step) in steps.iter().enumerate() {
+            let mut body = step.clone();
+            body["export_options"] =
+                json!({"image_format": "png", "image_size": sizes[i % sizes.len()]});
+            let req = parse(&body, MockupUuid::Optional).expect("valid request");
+            let decoded =
+                compositor::mockup::decode(&doc, &req, &offline, &limits).expect("decodes");
+            let full = compositor::mockup::place(&doc, &req, &decoded, &limits)
+                .and_then(|p| compositor::mockup::composite(&doc, &req, p, &limits))
+                .expect("composites");
+            // The preview's way: decoded artworks kept (remembering their
+            // frames) while the request names artworks on the same entries.
+            let shape: Vec<(String, bool)> = req
+                .smart_objects
+                .iter()
+                .map(|s| (s.uuid.clone(), s.asset.is_some()))
+                .collect();
+            if kept.as_ref().is_none_or(|(k, _)| *k != shape) {
+                let mut d =
+                    compositor::mockup::decode(&doc, &req, &offline, &limits).expect("decodes");
+                d.remember_layouts();
+                kept = Some((shape, d));
+            }
+            let decoded = &kept.as_ref().unwrap().1;
+            let reuse = |cache: &mut _, rescale| {
+                compositor::mockup::place(&doc, &req, decoded, &limits)
+                    .and_then(|p| {
+                        compositor::mockup::composite_reusing(
+                            &doc, &req, p, &limits, cache, rescale,
+                        )
+                    })
+                    .expect("composites")
+            };
+            // A draft frame (the preview's while a slider moves): a few
+            // pixels of the rescaled part round differently (measured: at
+            // most 2 levels, premultiplied: a nearly transparent pixel's
+            // colour can swing more and shows nothing); a stale or
+            // misplaced part would be far off.
+            let draft = reuse(&mut drafts, Rescale::Draft);
+            let premul = |p: &[u8]| -> [i32; 4] {
+                let a = p[3] as i32;
+                [
+                    p[0] as i32 * a / 255,
+                    p[1] as i32 * a / 255,
+                    p[2] as i32 * a / 255,
+                    a,
+                ]
+            };
+            let off: Vec<i32> = draft
+                .rgba
+                .chunks_exact(4)
+                .zip(full.rgba.chunks_exact(4))
+                .map(|(a, b)| {
+                    let (a, b) = (premul(a), premul(b));
+                    (0..4).map(|c| (a[c] - b[c]).abs()).max().unwrap()
+                })
+                .filter(|&d| d > 0)
+                .collect();
+            let worst = off.iter().copied().max().unwrap_or(0);
+            assert!(
+                worst <= 2,
+                "{file}, step {i}: a draft is {worst} levels off"
+            );
+            assert!(
+                off.len() * 100 <= full.rgba.len() / 4,
+                "{file}, step {i}: {} of {} draft pixels differ",
+                off.len(),
+                full.rgba.len() / 4
+            );
+            let reused = reuse(&mut cache, Rescale::Exact);
+            assert_eq!((reused.width, reused.height), (full.width, full.height));
+            let differ = reused
+                .rgba
+                .chunks_exact(4)
+                .zip(full.rgba.chunks_exact(4))
+                .filter(|(a, b)| a != b)
+                .count();
+            assert_eq!(differ, 0, "{file}, step {i}: {differ} pixels differ");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} steps checked");
 }

@@ -775,8 +775,14 @@ fn bench_page(d: &Driver, slider: &str, size: &str) -> (u64, u64) {
              await previewIdle();
              wall.push(performance.now() - t0);
            }
-           const t = mockupDemo.timings.slice(n0);
-           done({ wall, render: t.map((x) => x.ms), total: t.map((x) => x.total), w: t[0].width, h: t[0].height });
+           const all = mockupDemo.timings.slice(n0);
+           // The frame showing each change is a draft; the exact frame at
+           // rest follows it.
+           const t = all.filter((x) => x.draft);
+           const exact = all.filter((x) => !x.draft).map((x) => x.ms);
+           const stages = {};
+           for (const x of t) for (const [k, v] of Object.entries(x.stages || {})) (stages[k] = stages[k] || []).push(v);
+           done({ wall, render: t.map((x) => x.ms), total: t.map((x) => x.total), exact, w: t[0].width, h: t[0].height, stages });
          })();",
         json!([slider]),
     );
@@ -789,9 +795,28 @@ fn bench_page(d: &Driver, slider: &str, size: &str) -> (u64, u64) {
     };
     let (mut render, mut total, mut wall) = (f("render"), f("total"), f("wall"));
     let (mr, mt, mw) = (median(&mut render), median(&mut total), median(&mut wall));
+    let mut exact = f("exact");
+    let me = median(&mut exact);
     let (w, h) = (v["w"].as_u64().unwrap(), v["h"].as_u64().unwrap());
+    let stages: Vec<String> = v["stages"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, xs)| {
+                    let mut xs: Vec<f64> = xs
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_f64().unwrap())
+                        .collect();
+                    format!("{k} {:.1}", median(&mut xs))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     println!(
-        "bench: preview redraw per option change at {w}x{h} ({size}): median {mr:.1} ms in the worker's wasm, {mt:.1} ms until the pixels are on the canvas, {mw:.1} ms until the next animation frame ({} changes)",
+        "bench: preview redraw per option change at {w}x{h} ({size}): median {mr:.1} ms in the worker's wasm ({}), {mt:.1} ms until the pixels are on the canvas ({} changes); the exact frame at rest: {me:.1} ms in the wasm, {mw:.1} ms from the change until it is drawn",
+        stages.join(", "),
         render.len()
     );
     (w, h)

@@ -16,8 +16,9 @@
 //! Artwork travels as bytes, not base64: a request entry whose smart object
 //! has artwork set here gets those bytes as its asset, whatever `base64` or
 //! `url` the JSON carries. Decoded artwork is kept between renders as long
-//! as the request names the same artworks in the same order, so a slider
-//! change costs placement and compositing only.
+//! as the request names the same artworks in the same order, and so is the
+//! last canvas ([`compositor::mockup::composite_reusing`]), so a slider
+//! change costs placement and recompositing the smart objects' area only.
 //!
 //! The plain-Rust [`Preview`] holds the logic (and is tested natively); the
 //! `wasm_bindgen` wrappers only convert errors into JS `Error`s whose `name`
@@ -25,7 +26,7 @@
 
 #![warn(missing_docs)]
 
-use compositor::mockup::{self, Composited, Decoded, RenderError};
+use compositor::mockup::{self, CanvasCache, Composited, Decoded, RenderError, Rescale};
 use compositor::request::{
     self, AssetSource, ExportOptions, ImageFormat, MockupUuid, RenderRequest,
 };
@@ -129,6 +130,14 @@ pub struct Preview {
     /// The decoded artworks of the last render and what they were decoded
     /// from.
     decoded: Option<(DecodeKey, Decoded)>,
+    /// The last canvas: a render that changes only smart objects'
+    /// contents recomposites just the part of it they reach.
+    canvas: CanvasCache,
+    /// A clock in milliseconds (the page's `performance.now`), for
+    /// [`Preview::stages`].
+    clock: fn() -> f64,
+    /// Milliseconds spent in each stage of the last render.
+    stages: Vec<(&'static str, f64)>,
 }
 
 impl Preview {
@@ -146,7 +155,21 @@ impl Preview {
             artworks: HashMap::new(),
             next_generation: 1,
             decoded: None,
+            canvas: CanvasCache::default(),
+            clock: || 0.0,
+            stages: Vec::new(),
         })
+    }
+
+    /// Sets the clock [`Preview::stages`] reads (milliseconds).
+    pub fn set_clock(&mut self, clock: fn() -> f64) {
+        self.clock = clock;
+    }
+
+    /// Milliseconds spent in each stage of the last render (`decode`,
+    /// `place`, `composite`), by the clock set with [`Preview::set_clock`].
+    pub fn stages(&self) -> &[(&'static str, f64)] {
+        &self.stages
     }
 
     /// The template's description (`mockup inspect`'s JSON).
@@ -247,11 +270,17 @@ impl Preview {
     /// requested export size, before encoding.
     pub fn render(&mut self, body: &str) -> Result<Composited, DemoError> {
         let req = self.request(body)?;
-        self.render_request(&req)
+        self.render_request(&req, Rescale::Exact)
     }
 
-    /// Renders a validated request (see [`Preview::render`]).
-    pub fn render_request(&mut self, req: &RenderRequest) -> Result<Composited, DemoError> {
+    /// Renders a validated request (see [`Preview::render`]), its export
+    /// scaled as `rescale` says: [`Rescale::Exact`] is the server's picture,
+    /// [`Rescale::Draft`] a faster frame for while an option is dragged.
+    pub fn render_request(
+        &mut self,
+        req: &RenderRequest,
+        rescale: Rescale,
+    ) -> Result<Composited, DemoError> {
         // The decode cache's key: which artwork feeds which entry. Entries
         // with artwork from the JSON itself (a data: URL typed in) are not
         // cached.
@@ -269,6 +298,7 @@ impl Preview {
                 "the browser preview does not download {url}; drop the image file on the page"
             ))
         };
+        let t0 = (self.clock)();
         let decoded = match self.decoded.take() {
             // The cached artworks fit the same smart objects; the hidden
             // layers, which decode also checks, are checked here.
@@ -286,11 +316,30 @@ impl Preview {
             }
             _ => {
                 let full = self.with_artwork_bytes(req);
-                mockup::decode(&self.doc, &full, &no_fetch, &self.limits)?
+                let mut d = mockup::decode(&self.doc, &full, &no_fetch, &self.limits)?;
+                d.remember_layouts();
+                d
             }
         };
-        let image = mockup::place(&self.doc, req, &decoded, &self.limits)
-            .and_then(|placed| mockup::composite(&self.doc, req, placed, &self.limits));
+        let t1 = (self.clock)();
+        let placed = mockup::place(&self.doc, req, &decoded, &self.limits);
+        let t2 = (self.clock)();
+        let image = placed.and_then(|placed| {
+            mockup::composite_reusing(
+                &self.doc,
+                req,
+                placed,
+                &self.limits,
+                &mut self.canvas,
+                rescale,
+            )
+        });
+        let t3 = (self.clock)();
+        self.stages = vec![
+            ("decode", t1 - t0),
+            ("place", t2 - t1),
+            ("composite", t3 - t2),
+        ];
         // Kept for the next option change, even when this one failed.
         if let Some(k) = key {
             self.decoded = Some((k, decoded));
@@ -344,9 +393,9 @@ pub struct Template {
 impl Template {
     /// Parses a PSD or PSB file. Throws a `BadTemplate` error.
     pub fn open(bytes: &[u8]) -> Result<Template, JsValue> {
-        Preview::open(bytes)
-            .map(|inner| Template { inner })
-            .map_err(js_error)
+        let mut inner = Preview::open(bytes).map_err(js_error)?;
+        inner.set_clock(performance_now);
+        Ok(Template { inner })
     }
 
     /// The template's description as JSON: size, smart objects (UUIDs,
@@ -377,15 +426,29 @@ impl Template {
         self.inner.clear_artwork(uuid);
     }
 
-    /// Renders a `POST /api/v1/renders` body to pixels at its export size.
-    /// Throws `BadRequest`, `UnknownLayer`, `BadArtwork`, `Unsupported` or
-    /// `RenderFailed` errors.
+    /// Renders a `POST /api/v1/renders` body to pixels at its export size:
+    /// the server's picture, pixel for pixel. Throws `BadRequest`,
+    /// `UnknownLayer`, `BadArtwork`, `Unsupported` or `RenderFailed` errors.
     pub fn render(&mut self, request_json: &str) -> Result<Frame, JsValue> {
+        self.render_with(request_json, Rescale::Exact)
+    }
+
+    /// [`Template::render`] for frames shown while an option is dragged:
+    /// only the part of the export the change reaches is rescaled, and a few
+    /// pixels there may be a level or two off the server's. Render the last
+    /// request with [`Template::render`] once the dragging stops.
+    pub fn render_draft(&mut self, request_json: &str) -> Result<Frame, JsValue> {
+        self.render_with(request_json, Rescale::Draft)
+    }
+
+    fn render_with(&mut self, request_json: &str, rescale: Rescale) -> Result<Frame, JsValue> {
         let req = self.inner.request(request_json).map_err(js_error)?;
-        let image = self.inner.render_request(&req).map_err(js_error)?;
+        let image = self.inner.render_request(&req, rescale).map_err(js_error)?;
+        let stages = self.inner.stages().to_vec();
         Ok(Frame {
             image,
             export: req.export_options,
+            stages,
         })
     }
 }
@@ -395,6 +458,7 @@ impl Template {
 pub struct Frame {
     image: Composited,
     export: ExportOptions,
+    stages: Vec<(&'static str, f64)>,
 }
 
 #[wasm_bindgen]
@@ -414,6 +478,17 @@ impl Frame {
     /// Straight-alpha sRGB RGBA8 pixels, row by row (for `ImageData`).
     pub fn pixels(&self) -> Vec<u8> {
         self.image.rgba.clone()
+    }
+
+    /// Milliseconds spent in each stage of this render, as a JSON object
+    /// (`decode`, `place`, `composite`).
+    pub fn stages(&self) -> String {
+        let map: serde_json::Map<String, Value> = self
+            .stages
+            .iter()
+            .map(|&(k, v)| (k.to_string(), Value::from((v * 100.0).round() / 100.0)))
+            .collect();
+        Value::Object(map).to_string()
     }
 
     /// What could not be rendered faithfully, as a JSON array.
@@ -438,6 +513,19 @@ impl Frame {
         }
         .into()
     }
+}
+
+/// `performance.now()` of the page or worker (0 where there is none).
+fn performance_now() -> f64 {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &JsValue::from_str("performance"))
+        .ok()
+        .and_then(|perf| {
+            let now = js_sys::Reflect::get(&perf, &JsValue::from_str("now")).ok()?;
+            let now: js_sys::Function = now.dyn_into().ok()?;
+            now.call0(&perf).ok()?.as_f64()
+        })
+        .unwrap_or(0.0)
 }
 
 #[cfg(test)]

@@ -140,6 +140,51 @@ fn an_option_change_reuses_the_decoded_artwork_and_matches_the_server() {
 }
 
 #[test]
+fn drafts_while_dragging_then_the_exact_frame_is_the_servers() {
+    let psd = template();
+    let mut p = Preview::open(&psd).unwrap();
+    let so = design_uuid(&p);
+    p.set_artwork(&so, art(9));
+    let mut shown = body(&so, serde_json::json!({ "base64": "x" }));
+    p.render(&shown.to_string()).unwrap();
+    let server = |shown: &Value| {
+        let mut sent = shown.clone();
+        sent["smart_objects"][0]["asset"]["base64"] = encode_base64(&art(9)).into();
+        server_pixels(&psd, &sent).0
+    };
+    // A dragged opacity slider and position handle: each draft is within
+    // two levels (premultiplied) of the server's picture.
+    for (i, opacity) in [80, 65, 50, 35].into_iter().enumerate() {
+        shown["smart_objects"][0]["adjustment_layers"]["opacity"] = opacity.into();
+        shown["smart_objects"][0]["asset"]["position"]["left"] = (7 + 9 * i).into();
+        let req = p.request(&shown.to_string()).unwrap();
+        let draft = p.render_request(&req, Rescale::Draft).unwrap();
+        let want = server(&shown);
+        let worst = draft
+            .rgba
+            .chunks_exact(4)
+            .zip(want.chunks_exact(4))
+            .map(|(a, b)| {
+                let pm = |p: &[u8], c: usize| p[c] as i32 * p[3] as i32 / 255;
+                (0..3)
+                    .map(|c| (pm(a, c) - pm(b, c)).abs())
+                    .chain([(a[3] as i32 - b[3] as i32).abs()])
+                    .max()
+                    .unwrap()
+            })
+            .max()
+            .unwrap();
+        assert!(worst <= 2, "draft {i} is {worst} levels off");
+    }
+    // At rest, the exact frame is the server's, pixel for pixel.
+    let exact = p.render(&shown.to_string()).unwrap();
+    assert!(
+        exact.rgba == server(&shown),
+        "the frame at rest differs from the server"
+    );
+}
+
+#[test]
 fn errors_have_kinds_and_words() {
     assert_eq!(
         Preview::open(b"8BPS but not really").err().unwrap().kind,

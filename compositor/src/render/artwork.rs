@@ -12,6 +12,7 @@ use crate::render::blend::BlendMode;
 use crate::render::place::{downscale_box, warp, Homography};
 use crate::render::raster::{Color, Raster, Rect};
 use crate::request::{ArtworkAdjustments, Asset, Fit};
+use std::sync::{Arc, Mutex};
 
 /// Corners (TL, TR, BR, BL) of the artwork in the frame for one copy whose
 /// box is `bx, by, bw, bh`, after rotation (clockwise degrees, about the
@@ -109,10 +110,103 @@ fn box_size(asset: &Asset, aw: f64, ah: f64, fw: f64, fh: f64) -> (f64, f64) {
     }
 }
 
+/// A decoded artwork with the box-reduced copies made of it, each kept for
+/// the next placement at the same reduction: a live preview places the
+/// same artwork again on every option change.
+#[derive(Debug)]
+pub struct Artwork {
+    pixels: Raster,
+    reduced: Mutex<Vec<(u32, Arc<Raster>)>>,
+    /// With [`Artwork::remember_layout`], the last frame drawn and what it
+    /// was drawn for: a preview's adjustment and colour sliders then skip
+    /// the warp.
+    last_frame: Option<Mutex<Option<(Layout, Raster)>>>,
+}
+
+/// What [`place_in_frame`] draws depends on: the asset without its source,
+/// and the frame size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Layout {
+    fit: Fit,
+    rotate: i32,
+    flips: (bool, bool),
+    size: Option<(Option<u32>, Option<u32>)>,
+    position: Option<(Option<i32>, Option<i32>)>,
+    tile: (bool, u32),
+    frame: (u32, u32),
+}
+
+impl Layout {
+    fn of(a: &Asset, frame_w: u32, frame_h: u32) -> Layout {
+        Layout {
+            fit: a.fit,
+            rotate: a.rotate,
+            flips: (a.flip_horizontal, a.flip_vertical),
+            size: a.size,
+            position: a.position,
+            tile: (a.tile, a.tile_spacing),
+            frame: (frame_w, frame_h),
+        }
+    }
+}
+
+impl Artwork {
+    /// A decoded artwork at the origin.
+    pub fn new(pixels: Raster) -> Artwork {
+        Artwork {
+            pixels,
+            reduced: Mutex::new(Vec::new()),
+            last_frame: None,
+        }
+    }
+
+    /// Keeps the last frame [`place_in_frame`] draws (a copy of it), for
+    /// callers that place the same artwork again and again.
+    pub fn remember_layout(&mut self) {
+        self.last_frame.get_or_insert_with(|| Mutex::new(None));
+    }
+
+    /// The artwork's pixels.
+    pub fn pixels(&self) -> &Raster {
+        &self.pixels
+    }
+
+    /// The artwork shrunk by `factor` ([`downscale_box`]), made on first use.
+    fn reduced(&self, factor: u32) -> Arc<Raster> {
+        // A poisoned lock only means a panic elsewhere mid-insert; the list
+        // is still valid.
+        let mut list = self.reduced.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, r)) = list.iter().find(|(f, _)| *f == factor) {
+            return Arc::clone(r);
+        }
+        let r = Arc::new(downscale_box(&self.pixels, factor));
+        list.push((factor, Arc::clone(&r)));
+        r
+    }
+}
+
 /// Draws the artwork into a `frame_w` x `frame_h` transparent raster as the
-/// asset's options say. `art` is the decoded artwork at the origin. Callers
-/// check [`copies`] against [`MAX_TILES`] first.
-pub fn place_in_frame(art: &Raster, asset: &Asset, frame_w: u32, frame_h: u32) -> Raster {
+/// asset's options say. Callers check [`copies`] against [`MAX_TILES`]
+/// first.
+pub fn place_in_frame(art: &Artwork, asset: &Asset, frame_w: u32, frame_h: u32) -> Raster {
+    let Some(last) = &art.last_frame else {
+        return draw_in_frame(art, asset, frame_w, frame_h);
+    };
+    let layout = Layout::of(asset, frame_w, frame_h);
+    let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+    match &*last {
+        Some((l, frame)) if *l == layout => frame.clone(),
+        _ => {
+            let frame = draw_in_frame(art, asset, frame_w, frame_h);
+            *last = Some((layout, frame.clone()));
+            frame
+        }
+    }
+}
+
+/// [`place_in_frame`] without the memory of the last frame.
+fn draw_in_frame(art: &Artwork, asset: &Asset, frame_w: u32, frame_h: u32) -> Raster {
+    let (art, reductions) = (&art.pixels, art);
     let frame = Rect::new(0, 0, frame_w, frame_h);
     let mut out = Raster::transparent(frame);
     let (aw, ah) = (art.rect.width() as f64, art.rect.height() as f64);
@@ -140,8 +234,8 @@ pub fn place_in_frame(art: &Raster, asset: &Asset, frame_w: u32, frame_h: u32) -
     };
     let small;
     let (src, sw, sh) = if factor > 1 {
-        small = downscale_box(art, factor);
-        (&small, aw / factor as f64, ah / factor as f64)
+        small = reductions.reduced(factor);
+        (&*small, aw / factor as f64, ah / factor as f64)
     } else {
         (art, aw, ah)
     };
@@ -296,15 +390,15 @@ mod tests {
     #[test]
     fn fill_stretches_contain_letterboxes_cover_crops() {
         let a = art();
-        let fill = place_in_frame(&a, &asset(Fit::Fill), 40, 40);
+        let fill = place_in_frame(&Artwork::new(a.clone()), &asset(Fit::Fill), 40, 40);
         assert_eq!(px(&fill, 5, 2), ([1.0, 0.0, 0.0, 0.0], 1.0));
         assert_eq!(px(&fill, 35, 37), ([0.0, 0.0, 1.0, 0.0], 1.0));
-        let contain = place_in_frame(&a, &asset(Fit::Contain), 40, 40);
+        let contain = place_in_frame(&Artwork::new(a.clone()), &asset(Fit::Contain), 40, 40);
         // 2:1 artwork in a square: rows 0..10 and 30..40 stay empty.
         assert_eq!(px(&contain, 20, 5).1, 0.0);
         assert_eq!(px(&contain, 5, 20).1, 1.0);
         assert_eq!(px(&contain, 20, 35).1, 0.0);
-        let cover = place_in_frame(&a, &asset(Fit::Cover), 40, 40);
+        let cover = place_in_frame(&Artwork::new(a.clone()), &asset(Fit::Cover), 40, 40);
         // Scaled to 80 x 40 and centred: everything covered, the middle
         // column at the red/blue seam.
         assert_eq!(px(&cover, 0, 0), ([1.0, 0.0, 0.0, 0.0], 1.0));
@@ -317,12 +411,12 @@ mod tests {
         let mut rot = asset(Fit::Fill);
         rot.rotate = 90;
         // Rotated 90 degrees clockwise, the left (red) half goes to the top.
-        let r = place_in_frame(&a, &rot, 10, 20);
+        let r = place_in_frame(&Artwork::new(a.clone()), &rot, 10, 20);
         assert_eq!(px(&r, 5, 2).0, [1.0, 0.0, 0.0, 0.0]);
         assert_eq!(px(&r, 5, 17).0, [0.0, 0.0, 1.0, 0.0]);
         let mut flip = asset(Fit::Fill);
         flip.flip_horizontal = true;
-        let f = place_in_frame(&a, &flip, 20, 10);
+        let f = place_in_frame(&Artwork::new(a.clone()), &flip, 20, 10);
         assert_eq!(px(&f, 2, 5).0, [0.0, 0.0, 1.0, 0.0]);
     }
 
@@ -332,14 +426,14 @@ mod tests {
         let mut s = asset(Fit::Fill);
         s.size = Some((Some(10), Some(5)));
         s.position = Some((Some(2), Some(3)));
-        let r = place_in_frame(&a, &s, 40, 40);
+        let r = place_in_frame(&Artwork::new(a.clone()), &s, 40, 40);
         assert_eq!(px(&r, 3, 2).1, 1.0);
         assert_eq!(px(&r, 12, 6).1, 1.0);
         assert_eq!(px(&r, 13, 2).1, 0.0);
         assert_eq!(px(&r, 3, 7).1, 0.0);
         s.tile = true;
         s.tile_spacing = 100; // gaps as wide as a tile
-        let t = place_in_frame(&a, &s, 40, 40);
+        let t = place_in_frame(&Artwork::new(a.clone()), &s, 40, 40);
         assert_eq!(px(&t, 3, 2).1, 1.0); // the positioned tile
         assert_eq!(px(&t, 23, 2).1, 1.0); // next tile to the right
         assert_eq!(px(&t, 15, 2).1, 0.0); // the gap

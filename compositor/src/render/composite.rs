@@ -34,6 +34,12 @@ pub struct CompositeOptions {
     /// text layers). The layer's masks, effects, clipping and blending
     /// apply to them as to the stored pixels.
     pub replacements: HashMap<Uuid, Raster>,
+    /// Composite only this part of the canvas (`None`: all of it). Every
+    /// pixel of the result is the full composite's, except within
+    /// [`effect_reach`] of the region's edges, where effects and groups
+    /// with effects do not see what lies outside. Live previews recomposite
+    /// just the part a smart object can change this way.
+    pub region: Option<Rect>,
 }
 
 /// A rendered canvas and what could not be rendered faithfully.
@@ -53,6 +59,9 @@ pub fn composite_document(
 ) -> Result<Composite> {
     let canvas = Rect::new(0, 0, doc.width, doc.height);
     Error::check_limit("canvas pixels", canvas.area(), limits.max_canvas_pixels)?;
+    // What is composited; `canvas` stays the document's frame of
+    // reference (gradient and pattern origins, vector mask coordinates).
+    let area = opts.region.map_or(canvas, |r| r.intersect(&canvas));
     let ctx = Context {
         info: &doc.color,
         patterns: &doc.patterns,
@@ -61,6 +70,7 @@ pub fn composite_document(
     };
     let mut state = State {
         ctx,
+        area,
         opts,
         warnings: Vec::new(),
         warned: HashSet::new(),
@@ -68,8 +78,8 @@ pub fn composite_document(
     let raster = if doc.layers.is_empty() {
         // A flat document is its merged image.
         match &doc.merged {
-            Some(m) => m.raster().clone(),
-            None => Raster::transparent(canvas),
+            Some(m) => crop(m.raster(), area),
+            None => Raster::transparent(area),
         }
     } else {
         // Most templates start with an opaque background layer: the canvas
@@ -77,7 +87,7 @@ pub fn composite_document(
         // than blended onto a zeroed full-canvas buffer.
         let (mut raster, rest) = match state.canvas_from_bottom_layer(&doc.layers) {
             Some((r, rest)) => (r, rest),
-            None => (Raster::transparent(canvas), &doc.layers[..]),
+            None => (Raster::transparent(area), &doc.layers[..]),
         };
         state.composite_layers(rest, &mut raster, 0, &KoBase::Transparent)?;
         raster
@@ -90,6 +100,8 @@ pub fn composite_document(
 
 struct State<'a> {
     ctx: Context<'a>,
+    /// The part of the canvas being composited.
+    area: Rect,
     opts: &'a CompositeOptions,
     warnings: Vec<Warning>,
     warned: HashSet<(String, &'static str, String)>,
@@ -115,11 +127,12 @@ impl State<'_> {
 
     /// When the bottom layer would be streamed in Normal mode at full
     /// opacity, without masks, onto the transparent canvas and covers all
-    /// of it, the canvas it produces (and the layers left to composite).
+    /// of the area composited, the canvas it produces (and the layers left
+    /// to composite).
     fn canvas_from_bottom_layer<'l>(&self, layers: &'l [Layer]) -> Option<(Raster, &'l [Layer])> {
         let base = layers.first()?;
         let px = base.pixels.as_ref()?;
-        let canvas = self.ctx.canvas;
+        let canvas = self.area;
         // The layers clipped to it come next; the rest starts after them.
         let clipped = layers[1..].iter().take_while(|l| l.clipping).count();
         let rest = &layers[1 + clipped..];
@@ -691,6 +704,30 @@ impl State<'_> {
         );
         dst.alpha = saved;
     }
+}
+
+/// How far, in canvas pixels, a pixel of the composite can depend on layer
+/// content around it: the largest sum of layer-effect extents along any
+/// path of nested groups (a group's effects read its children's composite,
+/// whose effects read theirs). A [`CompositeOptions::region`] composite is
+/// exact this far inside the region's edges. Masks are feathered from the
+/// whole stored mask, so they add nothing.
+pub fn effect_reach(layers: &[Layer]) -> i32 {
+    layers
+        .iter()
+        .map(|l| {
+            let own = l.effects.as_ref().filter(|e| !e.is_empty()).map_or(0, |e| {
+                let (ext, int_ext) = e.extents();
+                ext.max(int_ext)
+            });
+            let inner = match &l.kind {
+                LayerKind::Group { children, .. } => effect_reach(children),
+                _ => 0,
+            };
+            own.saturating_add(inner)
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// The smallest rectangle holding everything `layers` can draw into an

@@ -126,28 +126,60 @@ pub fn warp(src: &Raster, h: &Homography, clip: Rect) -> Raster {
     let mut out = Raster::transparent(area);
     let Some(inv) = h.inverse() else { return out };
     let sw = src.rect.width() as usize;
+    let inside = |px: f64, py: f64| {
+        let (u, v) = inv.apply(px, py);
+        (0.0..=w).contains(&u) && (0.0..=hgt).contains(&v)
+    };
+    // Whether each pixel corner (lattice point) of a row lies inside the
+    // frame: computed once per lattice row and shared by the four pixels
+    // that meet there.
+    let lattice_row = |y: i32, row: &mut Vec<bool>| {
+        row.clear();
+        row.extend((area.left..=area.right).map(|x| inside(x as f64, y as f64)));
+    };
+    let outside = convex_outside_test(&corners);
+    // An inverse without rotation, shear or perspective (the artwork's
+    // fit, size and position in its frame; scaled smart objects) maps
+    // columns and rows independently: each pixel centre's taps are then
+    // worked out once per column and once per row, with the same
+    // arithmetic as per pixel.
+    let m = &inv.0;
+    let separable = m[1] == 0.0 && m[3] == 0.0 && m[6] == 0.0 && m[7] == 0.0;
+    let sh = src.rect.height() as usize;
+    let (columns, rows): (Vec<Taps>, Vec<Taps>) = if separable {
+        (
+            (area.left..area.right)
+                .map(|x| bilinear_axis(inv.apply(x as f64 + 0.5, 0.5).0, sw))
+                .collect(),
+            (area.top..area.bottom)
+                .map(|y| bilinear_axis(inv.apply(0.5, y as f64 + 0.5).1, sh))
+                .collect(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let (mut upper, mut lower) = (Vec::new(), Vec::new());
+    lattice_row(area.top, &mut upper);
     for y in area.top..area.bottom {
+        lattice_row(y + 1, &mut lower);
         for x in area.left..area.right {
             let i = out.index(x, y).expect("inside the raster");
-            // Probe the four pixel corners: a pixel wholly inside or wholly
-            // outside the frame needs one sample.
-            let inside = |px: f64, py: f64| {
-                let (u, v) = inv.apply(px, py);
-                (0.0..=w).contains(&u) && (0.0..=hgt).contains(&v)
-            };
+            // A pixel whose four corners are all inside the frame (or all
+            // outside) needs one sample.
+            let k = (x - area.left) as usize;
             let (fx, fy) = (x as f64, y as f64);
-            let n_in = [
-                (fx, fy),
-                (fx + 1.0, fy),
-                (fx, fy + 1.0),
-                (fx + 1.0, fy + 1.0),
-            ]
-            .iter()
-            .filter(|&&(px, py)| inside(px, py))
-            .count();
-            let (c, a) = if n_in == 4 {
+            let n_in = [upper[k], upper[k + 1], lower[k], lower[k + 1]]
+                .iter()
+                .filter(|&&b| b)
+                .count();
+            let (c, a) = if n_in == 4 && separable {
+                sample_premul_at(src, sw, columns[k], rows[(y - area.top) as usize])
+            } else if n_in == 4 {
                 let (u, v) = inv.apply(fx + 0.5, fy + 0.5);
                 sample_premul(src, sw, u, v)
+            } else if n_in == 0 && outside.as_ref().is_some_and(|o| o(fx, fy)) {
+                // Wholly outside the frame: nothing to supersample.
+                continue;
             } else {
                 // Supersample: edge pixels, and pixels the frame lies inside
                 // of (a frame smaller than one pixel).
@@ -174,8 +206,52 @@ pub fn warp(src: &Raster, h: &Homography, clip: Rect) -> Raster {
                 out.alpha[i] = a.min(1.0);
             }
         }
+        std::mem::swap(&mut upper, &mut lower);
     }
     out
+}
+
+/// For a convex quad (the frame's corners on the canvas, in order), a test
+/// of whether the pixel square with top-left (x, y) lies outside it, past
+/// one of its edges by more than 1/1000 pixel: far more than the rounding
+/// of the inverse mapping, so no supersample there could have landed inside.
+/// `None` for a degenerate or non-convex quad (always supersampled).
+fn convex_outside_test(corners: &[(f64, f64); 4]) -> Option<impl Fn(f64, f64) -> bool> {
+    const MARGIN: f64 = 1e-3;
+    let edge = |i: usize| {
+        let (a, b) = (corners[i], corners[(i + 1) % 4]);
+        (a, (b.0 - a.0, b.1 - a.1))
+    };
+    let turn = |i: usize| {
+        let ((_, d0), (_, d1)) = (edge(i), edge((i + 1) % 4));
+        d0.0 * d1.1 - d0.1 * d1.0
+    };
+    let turns = [turn(0), turn(1), turn(2), turn(3)];
+    let sign = if turns.iter().all(|&t| t > 0.0) {
+        1.0
+    } else if turns.iter().all(|&t| t < 0.0) {
+        -1.0
+    } else {
+        return None;
+    };
+    // Each edge as a line a*x + b*y + c, positive inside, in pixels.
+    let mut lines = [(0.0, 0.0, 0.0); 4];
+    for (i, line) in lines.iter_mut().enumerate() {
+        let ((x0, y0), (dx, dy)) = edge(i);
+        let len = (dx * dx + dy * dy).sqrt();
+        if !(len > 0.0 && len.is_finite()) {
+            return None;
+        }
+        let (a, b) = (-dy * sign / len, dx * sign / len);
+        *line = (a, b, -(a * x0 + b * y0));
+    }
+    Some(move |x: f64, y: f64| {
+        lines.iter().any(|&(a, b, c)| {
+            // The square's corner farthest inside this edge.
+            let best = a * x + b * y + c + a.max(0.0) + b.max(0.0);
+            best < -MARGIN
+        })
+    })
 }
 
 /// Bilinear sample at frame coordinates (u, v), returning premultiplied
@@ -183,11 +259,27 @@ pub fn warp(src: &Raster, h: &Homography, clip: Rect) -> Raster {
 /// coverage test, not the filter, decides where the frame ends).
 fn sample_premul(src: &Raster, sw: usize, u: f64, v: f64) -> (Color, f32) {
     let sh = src.rect.height() as usize;
-    let fx = (u - 0.5).clamp(0.0, (sw - 1) as f64);
-    let fy = (v - 0.5).clamp(0.0, (sh - 1) as f64);
-    let (ix, iy) = (fx.floor() as usize, fy.floor() as usize);
-    let (tx, ty) = ((fx - ix as f64) as f32, (fy - iy as f64) as f32);
-    let (ix1, iy1) = ((ix + 1).min(sw - 1), (iy + 1).min(sh - 1));
+    sample_premul_at(src, sw, bilinear_axis(u, sw), bilinear_axis(v, sh))
+}
+
+/// Where a bilinear sample at `t` along an axis of `n` pixels reads: the
+/// two pixels and the weight of the second.
+#[derive(Debug, Clone, Copy)]
+struct Taps(usize, usize, f32);
+
+fn bilinear_axis(t: f64, n: usize) -> Taps {
+    let f = (t - 0.5).clamp(0.0, (n - 1) as f64);
+    let i = f.floor() as usize;
+    Taps(i, (i + 1).min(n - 1), (f - i as f64) as f32)
+}
+
+/// [`sample_premul`] with its column and row taps worked out.
+fn sample_premul_at(
+    src: &Raster,
+    sw: usize,
+    Taps(ix, ix1, tx): Taps,
+    Taps(iy, iy1, ty): Taps,
+) -> (Color, f32) {
     let mut c = [0.0f32; 4];
     let mut a = 0.0f32;
     for (px, py, wgt) in [

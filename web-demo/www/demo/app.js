@@ -167,14 +167,21 @@ function changed() {
   if (!rendering) pump();
 }
 
+// Frames drawn while changes keep coming are drafts (only the part of the
+// picture a change reaches is rescaled, a few pixels a level or two off);
+// once they stop, the last request is drawn again exactly, so the preview at
+// rest is the server's picture pixel for pixel.
 async function pump() {
   rendering = true;
-  while (queued) {
-    const req = queued;
+  let settle = null;
+  while (queued || settle) {
+    const draft = !!queued;
+    const req = queued || settle;
     queued = null;
+    settle = draft ? req : null;
     const t0 = performance.now();
     try {
-      const f = await call("render", { request: JSON.stringify(req) });
+      const f = await call("render", { request: JSON.stringify(req), draft });
       const canvas = $("canvas");
       if (canvas.width !== f.width || canvas.height !== f.height) {
         canvas.width = f.width;
@@ -185,8 +192,9 @@ async function pump() {
       drawOverlay();
       const total = performance.now() - t0;
       lastFrame = { width: f.width, height: f.height, ms: f.ms, total, request: req, pixels: img.data };
-      timings.push({ width: f.width, height: f.height, ms: f.ms, total });
+      timings.push({ width: f.width, height: f.height, ms: f.ms, total, stages: f.stages, draft: f.draft });
       $("pv-time").textContent = `${f.width}×${f.height} · ${f.ms.toFixed(1)} ms render, ${total.toFixed(1)} ms to screen`;
+      $("pv-time").title = Object.entries(f.stages || {}).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(", ");
       $("pv-error").textContent = "";
       $("pv-warn").textContent = f.warnings.length
         ? `Not rendered faithfully: ${f.warnings.map((w) => w.message || w.code).join("; ")}` : "";

@@ -2,7 +2,9 @@
 // while a big template is parsed or a big render is made.
 //
 // Messages in:  {id, type: "open", bytes} | {id, type: "artwork", uuid, bytes}
-//               {id, type: "clear", uuid} | {id, type: "render", request, encode}
+//               {id, type: "clear", uuid}
+//               {id, type: "render", request, encode, draft}  (draft: a fast
+//               frame while an option is dragged; see Template.render_draft)
 // Messages out: {id, ok: true, ...result} | {id, ok: false, name, message}
 //               {type: "progress", stage} while working.
 import init, { Template } from "./web_demo.js";
@@ -35,11 +37,15 @@ const handlers = {
   render(m) {
     need();
     const t0 = performance.now();
-    const frame = template.render(m.request);
+    const frame = m.draft ? template.render_draft(m.request) : template.render(m.request);
     try {
+      const t1 = performance.now();
       const pixels = frame.pixels();
       const ms = performance.now() - t0;
-      const out = { width: frame.width, height: frame.height, pixels: pixels.buffer, ms,
+      // Where the time went: the compositor's stages, then the copy out.
+      const stages = { ...JSON.parse(frame.stages()), copy: performance.now() - t1 };
+      const out = { width: frame.width, height: frame.height, pixels: pixels.buffer, ms, stages,
+                    draft: !!m.draft,
                     warnings: JSON.parse(frame.warnings()) };
       const transfer = [pixels.buffer];
       if (m.encode) {

@@ -252,6 +252,43 @@ fn stroke_paint<'a>(
     })
 }
 
+impl Effects {
+    /// How far, in pixels, the effects draw outside the layer's content
+    /// (shadows, glows, strokes, bevels), and how far around it interior
+    /// effects read the content's shape.
+    pub fn extents(&self) -> (i32, i32) {
+        let blur_reach = |size: f32| reach(size * SIGMA_PER_SIZE) as f32 + 1.0;
+        let mut ext = 0f32;
+        for s in &self.drop_shadows {
+            ext = ext.max(s.distance.abs() + s.spread * s.size + blur_reach(s.size));
+        }
+        for g in &self.outer_glows {
+            ext = ext.max(g.spread * g.size + blur_reach(g.size));
+        }
+        for s in &self.strokes {
+            ext = ext.max(s.size + 2.0);
+        }
+        for b in &self.bevels {
+            ext = ext.max(blur_reach(b.size) + blur_reach(b.soften) + 2.0);
+        }
+        // Interior effects pull shape data from around the content too.
+        let mut int_ext = 0f32;
+        for s in &self.inner_shadows {
+            int_ext = int_ext.max(s.distance.abs() + s.spread * s.size + blur_reach(s.size));
+        }
+        for g in &self.inner_glows {
+            int_ext = int_ext.max(g.spread * g.size + blur_reach(g.size));
+        }
+        for s in &self.satins {
+            int_ext = int_ext.max(s.distance.abs() + blur_reach(s.size));
+        }
+        (
+            ext.min(30_000.0).ceil() as i32,
+            int_ext.min(30_000.0).ceil() as i32,
+        )
+    }
+}
+
 /// Composites `content` with its effects onto `dst`. Returns the names of
 /// effects it could not render, for warnings. Satin and bevel & emboss are
 /// rendered as approximations and not reported.
@@ -273,34 +310,7 @@ pub fn composite_with_effects<'a>(
         crate::render::composite_raster(dst, content, blend.mode, blend.opacity, blend.fill);
         return missing;
     }
-    // How far outside the content the effects reach.
-    let blur_reach = |size: f32| reach(size * SIGMA_PER_SIZE) as f32 + 1.0;
-    let mut ext = 0f32;
-    for s in &effects.drop_shadows {
-        ext = ext.max(s.distance.abs() + s.spread * s.size + blur_reach(s.size));
-    }
-    for g in &effects.outer_glows {
-        ext = ext.max(g.spread * g.size + blur_reach(g.size));
-    }
-    for s in &effects.strokes {
-        ext = ext.max(s.size + 2.0);
-    }
-    for b in &effects.bevels {
-        ext = ext.max(blur_reach(b.size) + blur_reach(b.soften) + 2.0);
-    }
-    // Interior effects pull shape data from around the content too.
-    let mut int_ext = 0f32;
-    for s in &effects.inner_shadows {
-        int_ext = int_ext.max(s.distance.abs() + s.spread * s.size + blur_reach(s.size));
-    }
-    for g in &effects.inner_glows {
-        int_ext = int_ext.max(g.spread * g.size + blur_reach(g.size));
-    }
-    for s in &effects.satins {
-        int_ext = int_ext.max(s.distance.abs() + blur_reach(s.size));
-    }
-    let ext = ext.min(30_000.0).ceil() as i32;
-    let int_ext = int_ext.min(30_000.0).ceil() as i32;
+    let (ext, int_ext) = effects.extents();
     // Rect arithmetic must not overflow on hostile layer coordinates.
     let r = content.rect;
     let far = 1i32 << 30;
