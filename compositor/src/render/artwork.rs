@@ -225,9 +225,14 @@ fn draw_in_frame(art: &Artwork, asset: &Asset, frame_w: u32, frame_h: u32) -> Ra
         (true, None) => ((fw - bw) / 2.0, (fh - bh) / 2.0),
         (false, _) => (0.0, 0.0),
     };
-    // Reduce a much larger artwork first so the bilinear warp skips nothing.
-    let scale = (bw / aw).min(bh / ah);
-    let factor = if scale > 0.0 {
+    // Reduce a much larger artwork first so the bilinear warp skips
+    // nothing, by the scale along its more enlarged axis: under `cover` or
+    // `fill` the two differ, and reducing by the smaller one would shrink
+    // the artwork below the frame's resolution and blur it.
+    let q = corners(aw, ah, asset, [bx, by, bw, bh]);
+    let along = |i: usize, len: f64| (q[2 * i] - q[0]).hypot(q[2 * i + 1] - q[1]) / len;
+    let scale = along(1, aw).max(along(3, ah));
+    let factor = if scale > 0.0 && scale.is_finite() {
         (1.0 / scale).floor().clamp(1.0, 64.0) as u32
     } else {
         1
@@ -403,6 +408,26 @@ mod tests {
         // column at the red/blue seam.
         assert_eq!(px(&cover, 0, 0), ([1.0, 0.0, 0.0, 0.0], 1.0));
         assert_eq!(px(&cover, 39, 39), ([0.0, 0.0, 1.0, 0.0], 1.0));
+    }
+
+    #[test]
+    fn cover_keeps_the_detail_of_a_wide_artwork() {
+        // 400 x 100 of 2-pixel stripes, covering a 100 x 100 frame: shown at
+        // its own scale (cropped), the stripes must stay sharp. Reducing by
+        // the narrow axis's scale (4x) would average them to grey.
+        let (w, h) = (400u32, 100u32);
+        let mut a = Raster::transparent(Rect::new(0, 0, w, h));
+        for (i, c) in a.color.iter_mut().enumerate() {
+            let on = (i as u32 % w / 2) % 2 == 0;
+            *c = if on { [1.0, 1.0, 1.0, 0.0] } else { [0.0; 4] };
+        }
+        a.alpha.iter_mut().for_each(|v| *v = 1.0);
+        let cover = place_in_frame(&Artwork::new(a), &asset(Fit::Cover), 100, 100);
+        let row: Vec<f32> = (0..100).map(|x| px(&cover, x, 50).0[0]).collect();
+        let (lo, hi) = row
+            .iter()
+            .fold((1f32, 0f32), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(hi - lo > 0.9, "stripes flattened to {lo}..{hi}");
     }
 
     #[test]
