@@ -38,6 +38,29 @@ pub fn open(bytes: &[u8], limits: &Limits) -> Result<Document> {
     doc::build::build(bytes, file, limits)
 }
 
+/// [`open`], calling `progress` with the fraction done (0 to 1, never
+/// decreasing) as the file's pixel data is decoded, and 1 when the document
+/// is built: a big PSB takes seconds in a browser.
+pub fn open_with_progress(
+    bytes: &[u8],
+    limits: &Limits,
+    progress: &mut dyn FnMut(f32),
+) -> Result<Document> {
+    let total = bytes.len().max(1) as f64;
+    let mut done = 0f32;
+    let file = psd::parse_with_progress(bytes, limits, &mut |offset| {
+        // Decoding is most of the work; building the tree takes the rest.
+        let f = (offset as f64 / total * 0.95).clamp(0.0, 0.95) as f32;
+        if f > done {
+            done = f;
+            progress(f);
+        }
+    })?;
+    let doc = doc::build::build(bytes, file, limits)?;
+    progress(1.0);
+    Ok(doc)
+}
+
 /// Re-composites a document from its layers and returns straight-alpha sRGB
 /// RGBA8 pixels with the warnings met on the way.
 pub fn composite_rgba8(doc: &Document, limits: &Limits) -> Result<(Vec<u8>, Vec<doc::Warning>)> {

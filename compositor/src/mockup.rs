@@ -322,6 +322,16 @@ pub fn composite(
 #[derive(Debug, Default)]
 pub struct CanvasCache {
     canvas: Option<CachedCanvas>,
+    last_change: Option<Rect>,
+}
+
+impl CanvasCache {
+    /// The part of the last export that can differ from the export before
+    /// it (same size, same cache), in export pixels; `None` when all of it
+    /// may. A preview redraws just this part on screen.
+    pub fn last_change(&self) -> Option<Rect> {
+        self.last_change
+    }
 }
 
 #[derive(Debug)]
@@ -390,6 +400,7 @@ pub fn composite_reusing(
         let (w, h) = (doc.width, doc.height);
         let (tw, th) = export_size(w, h, req.export_options.image_size);
         let out = scale::rgba8_ref(&rgba, w, h, tw, th);
+        cache.last_change = None;
         cache.canvas = Some(CachedCanvas {
             rgba,
             hidden,
@@ -439,10 +450,10 @@ pub fn composite_reusing(
     cached.warnings.clone_from(&warnings);
     let (w, h) = (doc.width, doc.height);
     let (tw, th) = export_size(w, h, req.export_options.image_size);
-    let out = if (tw, th) == (w, h) {
+    let (out, change) = if (tw, th) == (w, h) {
         // Changes made now are not in the scaled copy.
         cached.scaled = None;
-        (cached.rgba.clone(), tw, th)
+        ((cached.rgba.clone(), tw, th), Some(dirty))
     } else {
         // A draft rescales only what the change reaches, into the last
         // export at this size; otherwise the whole canvas is rescaled.
@@ -458,15 +469,17 @@ pub fn composite_reusing(
         match (part, &mut cached.scaled) {
             (Some(part), Some((_, _, px))) => {
                 paste(px, Rect::new(0, 0, tw, th), &part, zone, zone);
-                (px.clone(), tw, th)
+                ((px.clone(), tw, th), Some(zone))
             }
+            // Rescaled whole: after drafts, every pixel may move a level.
             _ => {
                 let px = scale::rgba8_ref(&cached.rgba, w, h, tw, th);
                 cached.scaled = Some((tw, th, px.clone()));
-                (px, tw, th)
+                ((px, tw, th), None)
             }
         }
     };
+    cache.last_change = change;
     Ok(finish_scaled(doc, req, out, warnings))
 }
 

@@ -88,3 +88,30 @@ fn uuids_are_stable_and_distinct() {
         assert!(first.contains(&so.uuid));
     }
 }
+
+/// Opening with progress reports fractions that never go back, end at 1,
+/// and move through the file's pixel data (several steps for a layered
+/// file), and gives the same document as `open`.
+#[test]
+fn open_reports_progress_through_the_file() {
+    let bytes = std::fs::read("../fixtures/small-mockup.psd").expect("own fixture");
+    let limits = compositor::Limits::default();
+    let mut seen = Vec::new();
+    let doc = compositor::open_with_progress(&bytes, &limits, &mut |f| seen.push(f)).unwrap();
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert_eq!(seen.last(), Some(&1.0));
+    assert!(seen.len() >= 4, "only {} steps: {seen:?}", seen.len());
+    assert!(seen[0] < 0.5, "{seen:?}");
+    let plain = compositor::open(&bytes, &limits).unwrap();
+    assert_eq!(
+        compositor::inspect::inspect(&doc).layers.len(),
+        compositor::inspect::inspect(&plain).layers.len()
+    );
+    // A file that cannot be read reports no completion.
+    let mut last = 0.0;
+    assert!(
+        compositor::open_with_progress(&bytes[..bytes.len() / 3], &limits, &mut |f| last = f)
+            .is_err()
+    );
+    assert!(last < 1.0);
+}

@@ -436,6 +436,7 @@ fn reused_canvas_equals_a_full_composite() {
         steps.push(json!({"smart_objects": all(json!({"rotate": -90}))}));
         let mut cache = compositor::mockup::CanvasCache::default();
         let mut drafts = compositor::mockup::CanvasCache::default();
+        let mut previous: Option<compositor::mockup::Composited> = None;
         let mut kept: Option<(Vec<(String, bool)>, compositor::mockup::Decoded)> = None;
         // Export sizes change along the way too: the scaled copy is reused,
         // rescaled where the change reaches, and dropped when stale.
@@ -486,6 +487,27 @@ fn reused_canvas_equals_a_full_composite() {
             // colour can swing more and shows nothing); a stale or
             // misplaced part would be far off.
             let draft = reuse(&mut drafts, Rescale::Draft);
+            // What the preview redraws on screen: outside `last_change`, the
+            // draft is the previous one.
+            if let (Some(r), Some(prev)) = (drafts.last_change(), &previous) {
+                let prev: &compositor::mockup::Composited = prev;
+                if (prev.width, prev.height) == (draft.width, draft.height) {
+                    let w = draft.width as i32;
+                    for (k, (a, b)) in draft
+                        .rgba
+                        .chunks_exact(4)
+                        .zip(prev.rgba.chunks_exact(4))
+                        .enumerate()
+                    {
+                        let (x, y) = (k as i32 % w, k as i32 / w);
+                        let inside = x >= r.left && x < r.right && y >= r.top && y < r.bottom;
+                        assert!(
+                            inside || a == b,
+                            "{file}, step {i}: ({x}, {y}) changed outside {r:?}"
+                        );
+                    }
+                }
+            }
             let premul = |p: &[u8]| -> [i32; 4] {
                 let a = p[3] as i32;
                 [
@@ -517,6 +539,7 @@ fn reused_canvas_equals_a_full_composite() {
                 full.rgba.len() / 4
             );
             let reused = reuse(&mut cache, Rescale::Exact);
+            previous = Some(draft);
             assert_eq!((reused.width, reused.height), (full.width, full.height));
             let differ = reused
                 .rgba

@@ -143,8 +143,17 @@ pub struct Preview {
 impl Preview {
     /// Parses a PSD or PSB file.
     pub fn open(bytes: &[u8]) -> Result<Preview, DemoError> {
+        Preview::open_with_progress(bytes, &mut |_| {})
+    }
+
+    /// [`Preview::open`], reporting the fraction done as it goes
+    /// ([`compositor::open_with_progress`]).
+    pub fn open_with_progress(
+        bytes: &[u8],
+        progress: &mut dyn FnMut(f32),
+    ) -> Result<Preview, DemoError> {
         let limits = Limits::default();
-        let doc = compositor::open(bytes, &limits)
+        let doc = compositor::open_with_progress(bytes, &limits, progress)
             .map_err(|e| DemoError::new(ErrorKind::BadTemplate, e.to_string()))?;
         let inspection = serde_json::to_string(&compositor::inspect::inspect(&doc))
             .map_err(|e| DemoError::new(ErrorKind::BadTemplate, e.to_string()))?;
@@ -170,6 +179,13 @@ impl Preview {
     /// `place`, `composite`), by the clock set with [`Preview::set_clock`].
     pub fn stages(&self) -> &[(&'static str, f64)] {
         &self.stages
+    }
+
+    /// The part of the last picture that can differ from the one before it
+    /// when both have the same size (`None`: all of it); see
+    /// [`CanvasCache::last_change`].
+    pub fn last_change(&self) -> Option<compositor::render::raster::Rect> {
+        self.canvas.last_change()
     }
 
     /// The template's description (`mockup inspect`'s JSON).
@@ -398,6 +414,25 @@ impl Template {
         Ok(Template { inner })
     }
 
+    /// [`Template::open`], calling `progress(fraction)` (0 to 1) as the
+    /// file is decoded, at most once per percent.
+    pub fn open_with_progress(
+        bytes: &[u8],
+        progress: &js_sys::Function,
+    ) -> Result<Template, JsValue> {
+        let mut shown = -1.0f32;
+        let mut report = |f: f32| {
+            if f - shown >= 0.01 || f >= 1.0 {
+                shown = f;
+                // A throwing callback must not stop the parse.
+                let _ = progress.call1(&JsValue::NULL, &JsValue::from_f64(f as f64));
+            }
+        };
+        let mut inner = Preview::open_with_progress(bytes, &mut report).map_err(js_error)?;
+        inner.set_clock(performance_now);
+        Ok(Template { inner })
+    }
+
     /// The template's description as JSON: size, smart objects (UUIDs,
     /// sizes, quads), text layers, layer tree, warnings.
     pub fn inspection(&self) -> String {
@@ -445,10 +480,12 @@ impl Template {
         let req = self.inner.request(request_json).map_err(js_error)?;
         let image = self.inner.render_request(&req, rescale).map_err(js_error)?;
         let stages = self.inner.stages().to_vec();
+        let changed = self.inner.last_change();
         Ok(Frame {
             image,
             export: req.export_options,
             stages,
+            changed,
         })
     }
 }
@@ -459,6 +496,7 @@ pub struct Frame {
     image: Composited,
     export: ExportOptions,
     stages: Vec<(&'static str, f64)>,
+    changed: Option<compositor::render::raster::Rect>,
 }
 
 #[wasm_bindgen]
@@ -478,6 +516,31 @@ impl Frame {
     /// Straight-alpha sRGB RGBA8 pixels, row by row (for `ImageData`).
     pub fn pixels(&self) -> Vec<u8> {
         self.image.rgba.clone()
+    }
+
+    /// The part of this picture that can differ from the previous one of
+    /// the same size, as `[x, y, width, height]`; empty when all of it may.
+    /// The page then copies and draws only [`Frame::changed_pixels`].
+    pub fn changed(&self) -> Vec<u32> {
+        match self.changed {
+            Some(r) => vec![r.left as u32, r.top as u32, r.width(), r.height()],
+            None => Vec::new(),
+        }
+    }
+
+    /// The pixels of [`Frame::changed`], row by row (all of them when it is
+    /// empty).
+    pub fn changed_pixels(&self) -> Vec<u8> {
+        let Some(r) = self.changed else {
+            return self.pixels();
+        };
+        let w = self.image.width as usize;
+        let mut out = Vec::with_capacity(r.area() as usize * 4);
+        for y in r.top..r.bottom {
+            let start = (y as usize * w + r.left as usize) * 4;
+            out.extend_from_slice(&self.image.rgba[start..start + r.width() as usize * 4]);
+        }
+        out
     }
 
     /// Milliseconds spent in each stage of this render, as a JSON object

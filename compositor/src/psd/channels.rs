@@ -119,7 +119,7 @@ pub fn decode_channel(
     rect: Rect,
     header: &Header,
     limits: &Limits,
-    budget: &mut Budget,
+    budget: &mut Budget<'_>,
 ) -> Result<Channel> {
     let depth = header.depth;
     let empty = Channel {
@@ -152,7 +152,7 @@ pub fn decode_merged(
     r: &mut Reader<'_>,
     header: &Header,
     limits: &Limits,
-    budget: &mut Budget,
+    budget: &mut Budget<'_>,
 ) -> Result<Vec<Channel>> {
     let compression = r.u16("merged image compression")?;
     let (w, h, depth) = (header.width, header.height, header.depth);
@@ -171,6 +171,7 @@ pub fn decode_merged(
                     depth: depth.max(8),
                     data: expand_bits(data, w, h, depth),
                 });
+                (budget.progress)(r.offset());
             }
         }
         1 => {
@@ -183,6 +184,7 @@ pub fn decode_merged(
                     depth: depth.max(8),
                     data: expand_bits(data, w, h, depth),
                 });
+                (budget.progress)(r.offset());
             }
         }
         2 | 3 => {

@@ -150,6 +150,16 @@ const PSB_LONG_KEYS: &[&[u8; 4]] = &[
 
 /// Parses a whole file.
 pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<PsdFile<'a>> {
+    parse_with_progress(bytes, limits, &mut |_| {})
+}
+
+/// [`parse`], calling `progress` with how many bytes of the file have been
+/// read as the pixel data is decoded (for progress bars on big files).
+pub fn parse_with_progress<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+    progress: &mut dyn FnMut(u64),
+) -> Result<PsdFile<'a>> {
     Error::check_limit(
         "file size in bytes",
         bytes.len() as u64,
@@ -164,6 +174,7 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<PsdFile<'a>> {
 
     let mut budget = Budget {
         left: limits.max_decoded_bytes,
+        progress,
     };
     let lmi_len = r.length(header.psb, "layer and mask information length")?;
     let mut lmi = r.sub(lmi_len, "layer and mask information")?;
@@ -207,14 +218,16 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<PsdFile<'a>> {
     })
 }
 
-/// Remaining decoded-bytes allowance for one document.
-#[derive(Debug)]
-pub struct Budget {
+/// Remaining decoded-bytes allowance for one document, and where to report
+/// how far decoding has got.
+pub struct Budget<'p> {
     /// Bytes left.
     pub left: u64,
+    /// Called with the file offset reached after each channel.
+    pub progress: &'p mut dyn FnMut(u64),
 }
 
-impl Budget {
+impl Budget<'_> {
     /// Takes `n` bytes from the allowance or fails.
     pub fn take(&mut self, n: u64, limit: u64) -> Result<()> {
         if n > self.left {
@@ -338,7 +351,7 @@ fn parse_layer_and_mask<'a>(
     r: &mut Reader<'a>,
     header: &Header,
     limits: &Limits,
-    budget: &mut Budget,
+    budget: &mut Budget<'_>,
 ) -> Result<LayersAndBlocks<'a>> {
     if r.is_empty() {
         return Ok((Vec::new(), false, Vec::new()));
@@ -399,7 +412,7 @@ fn parse_layer_info<'a>(
     r: &mut Reader<'a>,
     header: &Header,
     limits: &Limits,
-    budget: &mut Budget,
+    budget: &mut Budget<'_>,
 ) -> Result<(Vec<LayerRecord<'a>>, bool)> {
     if r.is_empty() {
         return Ok((Vec::new(), false));
@@ -434,6 +447,7 @@ fn parse_layer_info<'a>(
                 _ => rec.rect,
             };
             channels.push(decode_channel(&mut data, id, rect, header, limits, budget)?);
+            (budget.progress)(data.offset());
         }
         rec.channels = channels;
     }

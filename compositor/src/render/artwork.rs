@@ -418,7 +418,7 @@ mod tests {
         let (w, h) = (400u32, 100u32);
         let mut a = Raster::transparent(Rect::new(0, 0, w, h));
         for (i, c) in a.color.iter_mut().enumerate() {
-            let on = (i as u32 % w / 2) % 2 == 0;
+            let on = (i as u32 % w / 2).is_multiple_of(2);
             *c = if on { [1.0, 1.0, 1.0, 0.0] } else { [0.0; 4] };
         }
         a.alpha.iter_mut().for_each(|v| *v = 1.0);

@@ -19,10 +19,16 @@ const PREVIEW_MAX_WIDTH = 800;
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 let nextId = 1;
 const pending = new Map();
+// Fractions reported while templates were parsed (the page's bar; tests).
+const parseProgress = [];
 worker.onmessage = (e) => {
   const m = e.data;
   if (m.type === "progress") {
-    if (m.stage === "parsing") progress(null, "Parsing the template…");
+    if (m.stage === "parsing") {
+      const f = typeof m.fraction === "number" ? m.fraction : null;
+      if (f !== null) parseProgress.push(f);
+      progress(f, f === null ? "Parsing the template…" : `Parsing the template… ${Math.round(f * 100)}%`);
+    }
     return;
   }
   const p = pending.get(m.id);
@@ -183,15 +189,25 @@ async function pump() {
     try {
       const f = await call("render", { request: JSON.stringify(req), draft });
       const canvas = $("canvas");
-      if (canvas.width !== f.width || canvas.height !== f.height) {
-        canvas.width = f.width;
-        canvas.height = f.height;
+      const ctx = canvas.getContext("2d");
+      const sameSize = canvas.width === f.width && canvas.height === f.height;
+      if (f.changed.length === 4 && sameSize && lastFrame) {
+        // A draft's changed part, drawn over the last frame.
+        const [x, y, w, h] = f.changed;
+        if (w > 0 && h > 0) ctx.putImageData(new ImageData(new Uint8ClampedArray(f.pixels), w, h), x, y);
+        lastFrame = { ...lastFrame, ms: f.ms, request: req, pixels: null };
+      } else {
+        if (!sameSize) {
+          canvas.width = f.width;
+          canvas.height = f.height;
+        }
+        const img = new ImageData(new Uint8ClampedArray(f.pixels), f.width, f.height);
+        ctx.putImageData(img, 0, 0);
+        lastFrame = { width: f.width, height: f.height, ms: f.ms, request: req, pixels: img.data };
       }
-      const img = new ImageData(new Uint8ClampedArray(f.pixels), f.width, f.height);
-      canvas.getContext("2d").putImageData(img, 0, 0);
       drawOverlay();
       const total = performance.now() - t0;
-      lastFrame = { width: f.width, height: f.height, ms: f.ms, total, request: req, pixels: img.data };
+      lastFrame.total = total;
       timings.push({ width: f.width, height: f.height, ms: f.ms, total, stages: f.stages, draft: f.draft });
       $("pv-time").textContent = `${f.width}×${f.height} · ${f.ms.toFixed(1)} ms render, ${total.toFixed(1)} ms to screen`;
       $("pv-time").title = Object.entries(f.stages || {}).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(", ");
@@ -840,4 +856,4 @@ function init() {
 
 init();
 // For tools and tests: the state and the request builder.
-window.mockupDemo = { state, buildRequest, changed, timings, openTemplate, setArtwork };
+window.mockupDemo = { state, buildRequest, changed, timings, openTemplate, setArtwork, parseProgress };

@@ -6,7 +6,7 @@
 //               {id, type: "render", request, encode, draft}  (draft: a fast
 //               frame while an option is dragged; see Template.render_draft)
 // Messages out: {id, ok: true, ...result} | {id, ok: false, name, message}
-//               {type: "progress", stage} while working.
+//               {type: "progress", stage, fraction} while working.
 import init, { Template } from "./web_demo.js";
 
 const ready = init({ module_or_path: new URL("./web_demo_bg.wasm", import.meta.url) });
@@ -21,7 +21,8 @@ const handlers = {
     postMessage({ type: "progress", stage: "parsing" });
     const t0 = performance.now();
     if (template) { template.free(); template = null; }
-    template = Template.open(new Uint8Array(m.bytes));
+    template = Template.open_with_progress(new Uint8Array(m.bytes),
+      (fraction) => postMessage({ type: "progress", stage: "parsing", fraction }));
     return { inspection: JSON.parse(template.inspection()), ms: performance.now() - t0 };
   },
   artwork(m) {
@@ -40,12 +41,15 @@ const handlers = {
     const frame = m.draft ? template.render_draft(m.request) : template.render(m.request);
     try {
       const t1 = performance.now();
-      const pixels = frame.pixels();
+      // A draft sends only the part that changed; the page draws it over
+      // the last frame. Exact frames are sent whole.
+      const changed = m.draft ? Array.from(frame.changed()) : [];
+      const pixels = changed.length ? frame.changed_pixels() : frame.pixels();
       const ms = performance.now() - t0;
       // Where the time went: the compositor's stages, then the copy out.
       const stages = { ...JSON.parse(frame.stages()), copy: performance.now() - t1 };
       const out = { width: frame.width, height: frame.height, pixels: pixels.buffer, ms, stages,
-                    draft: !!m.draft,
+                    draft: !!m.draft, changed,
                     warnings: JSON.parse(frame.warnings()) };
       const transfer = [pixels.buffer];
       if (m.encode) {
