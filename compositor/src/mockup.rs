@@ -306,14 +306,27 @@ pub fn composite(
     placed: Placed,
     limits: &Limits,
 ) -> std::result::Result<Composited, RenderError> {
+    let (rgba, _, warnings) = composite_srgb(doc, limits, placed, None)?;
+    Ok(finish(doc, req, rgba, warnings))
+}
+
+/// Composites the template, or the `region` of it, with the placed layers
+/// replaced and the hidden ones left out, in sRGB RGBA8: the pixels, the
+/// rectangle they cover and the warnings.
+fn composite_srgb(
+    doc: &Document,
+    limits: &Limits,
+    placed: Placed,
+    region: Option<Rect>,
+) -> std::result::Result<(Vec<u8>, Rect, Vec<Warning>), RenderError> {
     let opts = CompositeOptions {
         hidden: placed.hidden,
         replacements: placed.replacements,
-        region: None,
+        region,
     };
     let c = composite_document(doc, limits, &opts)?;
     let rgba = color::to_rgba8(&doc.color, &c.raster.color, &c.raster.alpha);
-    Ok(finish(doc, req, rgba, c.warnings))
+    Ok((rgba, c.raster.rect, c.warnings))
 }
 
 /// The finished canvas of one template kept between renders, for live
@@ -390,13 +403,7 @@ pub fn composite_reusing(
         .filter(|c| c.hidden == placed.hidden && c.rgba.len() == canvas.area() as usize * 4);
     let Some(old) = reusable else {
         let hidden = placed.hidden.clone();
-        let opts = CompositeOptions {
-            hidden: placed.hidden,
-            replacements: placed.replacements,
-            region: None,
-        };
-        let c = composite_document(doc, limits, &opts)?;
-        let rgba = color::to_rgba8(&doc.color, &c.raster.color, &c.raster.alpha);
+        let (rgba, _, warnings) = composite_srgb(doc, limits, placed, None)?;
         let (w, h) = (doc.width, doc.height);
         let (tw, th) = export_size(w, h, req.export_options.image_size);
         let out = scale::rgba8_ref(&rgba, w, h, tw, th);
@@ -405,10 +412,10 @@ pub fn composite_reusing(
             rgba,
             hidden,
             drawn,
-            warnings: c.warnings.clone(),
+            warnings: warnings.clone(),
             scaled: ((tw, th) != (w, h)).then(|| (tw, th, out.clone())),
         });
-        return Ok(finish_scaled(doc, req, (out, tw, th), c.warnings));
+        return Ok(finish_scaled(doc, req, (out, tw, th), warnings));
     };
     // Where the replaced layers drew before and draw now; a layer without
     // new contents shows its stored pixels.
@@ -430,16 +437,11 @@ pub fn composite_reusing(
     let dirty = changed.inflate(reach).intersect(&canvas);
     let mut warnings = old.warnings.clone();
     if !dirty.is_empty() {
-        let opts = CompositeOptions {
-            hidden: placed.hidden,
-            replacements: placed.replacements,
-            region: Some(dirty.inflate(reach).intersect(&canvas)),
-        };
-        let c = composite_document(doc, limits, &opts)?;
-        let part = color::to_rgba8(&doc.color, &c.raster.color, &c.raster.alpha);
+        let work = dirty.inflate(reach).intersect(&canvas);
+        let (part, covered, new_warnings) = composite_srgb(doc, limits, placed, Some(work))?;
         let cached = cache.canvas.as_mut().expect("checked above");
-        paste(&mut cached.rgba, canvas, &part, c.raster.rect, dirty);
-        for w in c.warnings {
+        paste(&mut cached.rgba, canvas, &part, covered, dirty);
+        for w in new_warnings {
             if !warnings.contains(&w) {
                 warnings.push(w);
             }
