@@ -403,18 +403,7 @@ pub fn upload(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response,
                 false,
                 None,
             )?;
-            let payload = UploadPayload {
-                source: UploadSource::Blob { blob },
-                name: name.clone(),
-            };
-            return jobs::submit(
-                env,
-                caller,
-                JobKind::Upload,
-                json!(payload),
-                Some(name),
-                webhook,
-            );
+            return submit_upload(env, caller, UploadSource::Blob { blob }, name, webhook);
         }
         let (rec, inspect) = create(env, &caller.account_id, &name, &req.body, None, "body")?;
         return Ok(mockup_response(
@@ -457,18 +446,7 @@ pub fn upload(env: &dyn Env, caller: &Caller, req: &Request) -> Result<Response,
     };
     let webhook = crate::webhooks::request_webhook(&body)?;
     if is_async {
-        let payload = UploadPayload {
-            source: UploadSource::Url { url },
-            name: name.clone(),
-        };
-        return jobs::submit(
-            env,
-            caller,
-            JobKind::Upload,
-            json!(payload),
-            Some(name),
-            webhook,
-        );
+        return submit_upload(env, caller, UploadSource::Url { url }, name, webhook);
     }
     let bytes = env
         .fetch(&url)
@@ -513,6 +491,28 @@ pub fn run_upload(env: &dyn Env, account_id: &str, payload: &Value) -> Result<St
             .map_or("The file is not a valid PSD".into(), |e| e.message.clone())),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Queues an upload job for `source`, named `name`.
+fn submit_upload(
+    env: &dyn Env,
+    caller: &Caller,
+    source: UploadSource,
+    name: String,
+    webhook: Option<String>,
+) -> Result<Response, ApiError> {
+    let payload = UploadPayload {
+        source,
+        name: name.clone(),
+    };
+    jobs::submit(
+        env,
+        caller,
+        JobKind::Upload,
+        json!(payload),
+        Some(name),
+        webhook,
+    )
 }
 
 /// Parses a JSON request body or answers the 422 FastAPI gives.
