@@ -68,7 +68,7 @@ pub fn handle(env: &dyn Env, mut req: Request) -> Response {
 }
 
 /// Lets any origin read the response and the headers clients use.
-fn with_cors(r: Response) -> Response {
+pub(crate) fn with_cors(r: Response) -> Response {
     r.with_header("access-control-allow-origin", "*")
         .with_header(
             "access-control-expose-headers",

@@ -295,6 +295,35 @@ fn journey(redis: Option<&str>) {
     )
     .json();
     assert!(jobs.to_string().contains(&id), "{jobs}");
+
+    // A direct upload sent chunked, with no Content-Length: the component
+    // reads the body to its end without a declared size.
+    let psd = template();
+    let addr = base.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "POST /api/v1/psd/upload?name=chunked HTTP/1.1\r\nHost: {addr}\r\nx-api-key: {a}\r\n\
+         Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    for chunk in psd.chunks(7000) {
+        write!(conn, "{:x}\r\n", chunk.len()).unwrap();
+        conn.write_all(chunk).unwrap();
+        conn.write_all(b"\r\n").unwrap();
+    }
+    conn.write_all(b"0\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let uploaded = upload(base, &a, &file_server(template()));
+    for field in ["width", "height"] {
+        let want = format!("\"{field}\":{}", uploaded[field]);
+        assert!(reply.contains(&want), "{want}: {reply}");
+    }
+    let so_name = uploaded["smart_objects"][0]["name"].to_string();
+    assert!(reply.contains(&so_name), "{so_name}: {reply}");
 }
 
 #[test]
