@@ -186,10 +186,14 @@ pub fn decode(
                 })?)
             }
         };
-        let (rgba, w, h) = crate::encode::decode_image_rgba8(&bytes, limits.max_layer_pixels)
+        let px = crate::encode::decode_image8(&bytes, limits.max_layer_pixels)
             .map_err(|e| bad(e.to_string()))?;
-        let art = Raster::from_rgba8(Rect::new(0, 0, w, h), &rgba)
-            .ok_or_else(|| bad("decoded size mismatch".into()))?;
+        let rect = Rect::new(0, 0, px.width, px.height);
+        let art = match px.channels {
+            3 => Raster::from_rgb8(rect, &px.data),
+            _ => Raster::from_rgba8(rect, &px.data),
+        }
+        .ok_or_else(|| bad("decoded size mismatch".into()))?;
         artworks.push(Some(artwork::Artwork::new(art)));
     }
     Ok(Decoded { artworks })
