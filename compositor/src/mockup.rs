@@ -671,8 +671,28 @@ fn to_working(r: &mut Raster, ctx: &Context<'_>) {
         return;
     }
     let conv = color::WorkingConverter::cached(ctx.info);
-    for c in &mut r.color {
-        *c = conv.srgb_to_lanes([c[0], c[1], c[2]]);
+    // Converting to a gray, CMYK or Lab space costs tens of nanoseconds a
+    // pixel (powers, a profile, a Newton refinement for CMYK), and the
+    // frame is at the contents' full size. Two shortcuts that leave the
+    // output as it was:
+    // - a transparent pixel's colour is never seen (every later step
+    //   weighs colour by alpha), so it is not converted;
+    // - flat artwork (logos, lettering: the usual print design) repeats a
+    //   colour along a row, so the last conversion is reused.
+    let mut last: Option<([u32; 3], crate::render::raster::Color)> = None;
+    for (c, &a) in r.color.iter_mut().zip(&r.alpha) {
+        if a == 0.0 {
+            continue;
+        }
+        let key = [c[0].to_bits(), c[1].to_bits(), c[2].to_bits()];
+        *c = match last {
+            Some((k, v)) if k == key => v,
+            _ => {
+                let v = conv.srgb_to_lanes([c[0], c[1], c[2]]);
+                last = Some((key, v));
+                v
+            }
+        };
     }
 }
 
@@ -705,5 +725,62 @@ fn decode_data_url(u: &str) -> Option<Vec<u8>> {
         crate::request::decode_base64(data)
     } else {
         Some(data.as_bytes().to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::{ColorInfo, ColorMode};
+
+    /// The shortcuts of `to_working` change nothing a later step sees:
+    /// every pixel with alpha is its colour converted on its own.
+    #[test]
+    fn to_working_converts_every_visible_pixel_as_on_its_own() {
+        let rect = Rect::new(0, 0, 64, 8);
+        let mut r = Raster::transparent(rect);
+        for (i, (c, a)) in r.color.iter_mut().zip(r.alpha.iter_mut()).enumerate() {
+            // Runs of one colour, a colour per pixel, and transparency.
+            let v = if i % 64 < 30 {
+                0.25
+            } else {
+                (i % 17) as f32 / 16.0
+            };
+            *c = [v, 1.0 - v, v * 0.5, 0.0];
+            *a = if i % 64 > 55 {
+                0.0
+            } else {
+                0.5 + (i % 3) as f32 * 0.25
+            };
+        }
+        let src = r.clone();
+        for mode in [ColorMode::Grayscale, ColorMode::Cmyk, ColorMode::Lab] {
+            let info = ColorInfo {
+                mode: Some(mode),
+                depth: 8,
+                ..Default::default()
+            };
+            let limits = Limits::default();
+            let ctx = Context {
+                info: &info,
+                patterns: &[],
+                canvas: rect,
+                limits: &limits,
+            };
+            let mut got = src.clone();
+            to_working(&mut got, &ctx);
+            let conv = color::WorkingConverter::cached(&info);
+            for i in 0..src.color.len() {
+                if src.alpha[i] > 0.0 {
+                    let c = src.color[i];
+                    assert_eq!(
+                        got.color[i],
+                        conv.srgb_to_lanes([c[0], c[1], c[2]]),
+                        "{mode:?} {i}"
+                    );
+                }
+            }
+            assert_eq!(got.alpha, src.alpha);
+        }
     }
 }

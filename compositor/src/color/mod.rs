@@ -513,11 +513,55 @@ enum FromSrgb {
     Gray,
     /// Gray through a gray profile: sRGB-encoded neutral per gray step
     /// (channel 1 of the forward table), increasing.
-    GrayTable(Vec<f32>),
+    GrayTable(GrayInverse),
     LinearGray,
     Lab(LabLanes),
     Cmyk(Box<icc::CmykInverse>),
     CmykNaive,
+}
+
+/// A gray profile's rising table of sRGB-encoded neutrals per gray step,
+/// with an index for finding a value's place in it.
+///
+/// Every artwork pixel placed in a gray document is looked up here: a
+/// binary search per pixel took half of such a render.
+struct GrayInverse {
+    /// sRGB-encoded neutral per gray step, non-decreasing.
+    table: Vec<f32>,
+    /// For bucket `k` of [`GrayInverse::BUCKETS`] over 0..1: the number
+    /// of table values below `k / BUCKETS`.
+    start: Vec<u32>,
+}
+
+impl GrayInverse {
+    const BUCKETS: usize = 4096;
+
+    fn new(table: Vec<f32>) -> Self {
+        let start = (0..=Self::BUCKETS)
+            .map(|k| {
+                let edge = k as f32 / Self::BUCKETS as f32;
+                table.partition_point(|&v| v < edge) as u32
+            })
+            .collect();
+        GrayInverse { table, start }
+    }
+
+    /// The number of table values below `target`: the same answer as
+    /// `table.partition_point(|&v| v < target)`, searched only among the
+    /// values in `target`'s bucket (`target * BUCKETS` is exact: a power
+    /// of two).
+    fn position(&self, target: f32) -> usize {
+        if !(target > 0.0) {
+            return self.table.partition_point(|&v| v < target);
+        }
+        let k = (target * Self::BUCKETS as f32) as usize;
+        if k >= Self::BUCKETS {
+            let lo = self.start[Self::BUCKETS] as usize;
+            return lo + self.table[lo..].partition_point(|&v| v < target);
+        }
+        let (lo, hi) = (self.start[k] as usize, self.start[k + 1] as usize);
+        lo + self.table[lo..hi].partition_point(|&v| v < target)
+    }
 }
 
 /// Converts colours given in sRGB, XYZ or Lab to working lanes of one
@@ -566,7 +610,9 @@ impl WorkingConverter {
                     .as_ref()
                     .and_then(|p| icc::gray_table(p, GRAY_STEPS))
                 {
-                    Some(t) => FromSrgb::GrayTable(t.iter().map(|v| v[1]).collect()),
+                    Some(t) => {
+                        FromSrgb::GrayTable(GrayInverse::new(t.iter().map(|v| v[1]).collect()))
+                    }
                     None => FromSrgb::Gray,
                 }
             }
@@ -645,10 +691,11 @@ impl WorkingConverter {
             }
             FromSrgb::Gray => gray(math::linear_to_srgb(math::unit(xyz[1]))),
             FromSrgb::LinearGray => gray(xyz[1].max(0.0)),
-            FromSrgb::GrayTable(t) => {
+            FromSrgb::GrayTable(inv) => {
+                let t = &inv.table;
                 let target = math::linear_to_srgb(math::unit(xyz[1]));
                 // The table rises with gray; find the bracketing step.
-                let i = t.partition_point(|&v| v < target);
+                let i = inv.position(target);
                 let g = if i == 0 {
                     0.0
                 } else if i >= t.len() {

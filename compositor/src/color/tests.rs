@@ -573,3 +573,31 @@ fn srgb_document_pixels_and_alpha_convert_in_one_pass() {
     SrgbConverter::new(&i).convert_into(&color, &alpha[..1], &mut short);
     assert_eq!(short, [0, 128, 255, 255, 9, 9, 9, 9]);
 }
+
+#[test]
+fn gray_inverse_finds_what_a_binary_search_finds() {
+    // A rising table with flat runs and steep steps, like a gray profile's.
+    let table: Vec<f32> = (0..=GRAY_STEPS)
+        .map(|i| {
+            let g = i as f32 / GRAY_STEPS as f32;
+            if (0.3..0.31).contains(&g) {
+                0.3f32.powf(0.45)
+            } else {
+                g.powf(0.45)
+            }
+        })
+        .collect();
+    let inv = GrayInverse::new(table.clone());
+    let mut targets: Vec<f32> = vec![0.0, -0.0, -1.0, 1.0, 1.5, f32::NAN, 0.4];
+    targets.extend(table.iter().step_by(7).copied());
+    targets.extend(table.iter().map(|v| f32::from_bits(v.to_bits() + 1)));
+    targets.extend((0..=GrayInverse::BUCKETS).map(|k| k as f32 / GrayInverse::BUCKETS as f32));
+    targets.extend((0..20_000).map(|i| (i as f32 * 0.618_034).fract()));
+    for t in targets {
+        assert_eq!(
+            inv.position(t),
+            table.partition_point(|&v| v < t),
+            "target {t}"
+        );
+    }
+}
