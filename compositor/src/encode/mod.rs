@@ -301,31 +301,43 @@ mod tests {
     fn rgba_rows_encode_as_the_crates_own_rgba_path() {
         // The wasm build's row converter gives the same file as the
         // encoder's own RGBA input (AVX2 or scalar here).
-        let (w, h) = (75u16, 41u16);
-        let rgba: Vec<u8> = (0..w as u32 * h as u32)
-            .flat_map(|i| [(i * 7) as u8, (i * 13 / 5) as u8, (i ^ 0x5a) as u8, 255])
-            .collect();
-        for sampling in [
-            jpeg_encoder::SamplingFactor::F_2_2,
-            jpeg_encoder::SamplingFactor::F_1_1,
+        // Odd and even sizes, multiples of the 16-pixel block and not: the
+        // last row and column are repeated into the bottom and right blocks.
+        for (w, h) in [
+            (75u16, 41u16),
+            (64, 48),
+            (33, 32),
+            (16, 17),
+            (20, 18),
+            (31, 6),
+            (1, 1),
+            (2, 3),
         ] {
-            let encode = |rows: bool| {
-                let mut out = Vec::new();
-                let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
-                enc.set_sampling_factor(sampling);
-                if rows {
-                    enc.encode_image(RgbaRows {
-                        rgba: &rgba,
-                        width: w,
-                        height: h,
-                    })
-                } else {
-                    enc.encode(&rgba, w, h, jpeg_encoder::ColorType::Rgba)
-                }
-                .unwrap();
-                out
-            };
-            assert!(encode(true) == encode(false), "{sampling:?}");
+            let rgba: Vec<u8> = (0..w as u32 * h as u32)
+                .flat_map(|i| [(i * 7) as u8, (i * 13 / 5) as u8, (i ^ 0x5a) as u8, 255])
+                .collect();
+            for sampling in [
+                jpeg_encoder::SamplingFactor::F_2_2,
+                jpeg_encoder::SamplingFactor::F_1_1,
+            ] {
+                let encode = |rows: bool| {
+                    let mut out = Vec::new();
+                    let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+                    enc.set_sampling_factor(sampling);
+                    if rows {
+                        enc.encode_image(RgbaRows {
+                            rgba: &rgba,
+                            width: w,
+                            height: h,
+                        })
+                    } else {
+                        enc.encode(&rgba, w, h, jpeg_encoder::ColorType::Rgba)
+                    }
+                    .unwrap();
+                    out
+                };
+                assert!(encode(true) == encode(false), "{w}x{h} {sampling:?}");
+            }
         }
     }
 
