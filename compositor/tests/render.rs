@@ -354,6 +354,48 @@ fn position_without_size_moves_the_smart_object() {
     }
 }
 
+/// Instances of one contents all show the last request made for any of
+/// them (Photoshop's "Replace Contents" replaces it everywhere): a request
+/// per instance renders exactly as the last one alone, moves included.
+#[test]
+fn instances_of_one_contents_show_the_last_request() {
+    let bytes = std::fs::read(format!(
+        "{FIXTURES}/PhotoshopAPI/smart_objects_transformed.psd"
+    ))
+    .expect("shared fixture");
+    let doc = compositor::open(&bytes, &Limits::default()).expect("opens");
+    let sos: Vec<String> = doc
+        .walk()
+        .iter()
+        .filter(|l| matches!(l.kind, LayerKind::SmartObject(_)))
+        .map(|l| l.uuid.to_string())
+        .collect();
+    assert!(sos.len() >= 3, "{}", sos.len());
+    let chart = compositor::request::encode_base64(&chart_png());
+    let render = |smart_objects: Vec<serde_json::Value>| {
+        let body = json!({
+            "smart_objects": smart_objects,
+            "export_options": {"image_format": "png", "image_size": "original"}
+        });
+        let req = parse(&body, MockupUuid::Optional).expect("valid");
+        compositor::mockup::render(&doc, &req, &|_| Err("offline".into()), &Limits::default())
+            .expect("renders")
+            .bytes
+    };
+    let last = json!({"uuid": sos[2], "asset": {"base64": chart, "fit": "contain",
+        "position": {"top": 40, "left": 30}}});
+    let every: Vec<serde_json::Value> = sos
+        .iter()
+        .take(2)
+        .map(|u| {
+            json!({"uuid": u, "color": {"hex": "#3366ff"},
+            "asset": {"base64": chart, "fit": "fill", "rotate": 90}})
+        })
+        .chain([last.clone()])
+        .collect();
+    assert!(render(every) == render(vec![last]));
+}
+
 /// A live preview recomposites only what a smart object can change
 /// (`composite_reusing`): after every step of an editing session the
 /// canvas equals a full composite of the same request, pixel for pixel, on
