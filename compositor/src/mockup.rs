@@ -772,21 +772,14 @@ mod tests {
         }
         let src = r.clone();
         for mode in [ColorMode::Grayscale, ColorMode::Cmyk, ColorMode::Lab] {
-            let info = ColorInfo {
+            let doc = crate::render::TestDoc::new(ColorInfo {
                 mode: Some(mode),
                 depth: 8,
                 ..Default::default()
-            };
-            let limits = Limits::default();
-            let ctx = Context {
-                info: &info,
-                patterns: &[],
-                canvas: rect,
-                limits: &limits,
-            };
+            });
             let mut got = src.clone();
-            to_working(&mut got, &ctx);
-            let conv = color::WorkingConverter::cached(&info);
+            to_working(&mut got, &doc.ctx(rect.width(), rect.height()));
+            let conv = color::WorkingConverter::cached(&doc.info);
             for i in 0..src.color.len() {
                 if src.alpha[i] > 0.0 {
                     let c = src.color[i];

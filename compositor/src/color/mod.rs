@@ -551,7 +551,7 @@ impl GrayInverse {
     /// values in `target`'s bucket (`target * BUCKETS` is exact: a power
     /// of two).
     fn position(&self, target: f32) -> usize {
-        if !(target > 0.0) {
+        if target.is_nan() || target <= 0.0 {
             return self.table.partition_point(|&v| v < target);
         }
         let k = (target * Self::BUCKETS as f32) as usize;

@@ -455,24 +455,18 @@ mod tests {
         assert!(!fills.is_empty() && curves.len() == 5);
         let fill = parse(b"GdFl", fills[0], 32).unwrap().unwrap();
         let rect = Rect::new(0, 0, 200, 200);
-        let info = ColorInfo {
+        let doc = crate::render::TestDoc::new(ColorInfo {
             mode: Some(ColorMode::Rgb),
             depth: 8,
             ..Default::default()
-        };
-        let limits = Limits::default();
-        let ctx = Context {
-            info: &info,
-            patterns: &[],
-            canvas: rect,
-            limits: &limits,
-        };
-        let mut r = render(&fill, rect, &ctx).unwrap();
+        });
+        let info = &doc.info;
+        let mut r = render(&fill, rect, &doc.ctx(200, 200)).unwrap();
         for c in &curves[3..5] {
             let adj = crate::render::adjust::parse(b"curv", c, 32)
                 .unwrap()
                 .unwrap();
-            assert!(crate::render::adjust::apply(&adj, &mut r.color, &info));
+            assert!(crate::render::adjust::apply(&adj, &mut r.color, info));
         }
         let photoshop: [(usize, [f32; 3]); 6] = [
             (0, [97.0, 121.0, 151.0]),

@@ -38,6 +38,34 @@ pub struct Context<'a> {
     pub limits: &'a Limits,
 }
 
+/// A document's colour facts and limits for tests that need a [`Context`].
+#[cfg(test)]
+pub(crate) struct TestDoc {
+    pub info: ColorInfo,
+    pub limits: Limits,
+}
+
+#[cfg(test)]
+impl TestDoc {
+    /// A document described by `info`, with default limits.
+    pub fn new(info: ColorInfo) -> Self {
+        TestDoc {
+            info,
+            limits: Limits::default(),
+        }
+    }
+
+    /// The context of a `w` x `h` canvas with no patterns.
+    pub fn ctx(&self, w: u32, h: u32) -> Context<'_> {
+        Context {
+            info: &self.info,
+            patterns: &[],
+            canvas: Rect::new(0, 0, w, h),
+            limits: &self.limits,
+        }
+    }
+}
+
 /// Composites `src` onto `dst` over their intersection.
 pub fn composite_raster(dst: &mut Raster, src: &Raster, mode: BlendMode, opacity: f32, fill: f32) {
     composite_raster_masked(dst, src, mode, opacity, fill, None);

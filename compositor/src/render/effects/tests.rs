@@ -2,11 +2,10 @@
 
 use super::*;
 use crate::color::ColorInfo;
-use crate::limits::Limits;
 use crate::psd::descriptor::Descriptor;
 use crate::psd::reader::Reader;
 use crate::render::raster::{Raster, Rect};
-use crate::render::Context;
+use crate::render::{Context, TestDoc};
 
 // --- descriptor byte builders (format per the Photoshop file spec) ---
 
@@ -196,28 +195,6 @@ fn parses_every_real_block_of_a_fixture() {
 
 // --- rendering ---
 
-struct Env {
-    info: ColorInfo,
-    limits: Limits,
-}
-
-impl Env {
-    fn new() -> Self {
-        Env {
-            info: ColorInfo::default(),
-            limits: Limits::default(),
-        }
-    }
-    fn ctx(&self, w: u32, h: u32) -> Context<'_> {
-        Context {
-            info: &self.info,
-            patterns: &[],
-            canvas: Rect::new(0, 0, w, h),
-            limits: &self.limits,
-        }
-    }
-}
-
 fn color_desc(r: f64, g: f64, b: f64) -> Descriptor {
     let bytes = obj(
         "RGBC",
@@ -261,7 +238,7 @@ fn shadow_fx(size: f32, knockout: bool) -> Effects {
 
 #[test]
 fn drop_shadow_at_90_degrees_lands_below() {
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
     let missing = composite_with_effects(
         &mut dst,
@@ -293,7 +270,7 @@ fn drop_shadow_at_90_degrees_lands_below() {
 #[test]
 fn blurred_shadow_is_centred_five_pixels_down() {
     // Fill 0 and no knockout: the canvas holds the shadow alone.
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
     composite_with_effects(
         &mut dst,
@@ -333,7 +310,7 @@ fn stroke_fx(position: StrokePosition, size: f32) -> Effects {
 
 #[test]
 fn outside_stroke_covers_a_ring() {
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
     composite_with_effects(
         &mut dst,
@@ -365,7 +342,7 @@ fn outside_stroke_covers_a_ring() {
 
 #[test]
 fn inside_stroke_stays_inside() {
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
     composite_with_effects(
         &mut dst,
@@ -400,7 +377,7 @@ fn overlay_fx(opacity: f32) -> Effects {
 
 #[test]
 fn color_overlay_replaces_colour() {
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     // Backdrop: opaque white.
     let mut dst = Raster::filled(Rect::new(0, 0, 60, 60), [1.0, 1.0, 1.0, 0.0], 1.0);
     // Content with a half-covered edge column.
@@ -445,7 +422,7 @@ fn color_overlay_replaces_colour() {
 
 #[test]
 fn fill_opacity_hides_content_but_not_effects() {
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let mut fx = overlay_fx(1.0);
     fx.enabled.push("stroke");
     fx.strokes = stroke_fx(StrokePosition::Outside, 2.0).strokes;
@@ -475,7 +452,7 @@ fn fill_opacity_hides_content_but_not_effects() {
 
 #[test]
 fn knockout_hides_the_shadow_under_a_transparent_fill() {
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     // Fill 0, knockout on: nothing under the square, shadow below it.
     let mut dst = Raster::transparent(Rect::new(0, 0, 60, 60));
     composite_with_effects(
@@ -504,7 +481,7 @@ fn knockout_attenuates_a_partial_edge_once() {
     // A 10x10 square whose bottom row is half covered; a hard shadow 5 px
     // down covers that row fully. At full fill the edge pixel is
     // content over shadow: alpha 0.5 + 0.5 * 0.75.
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let mut content = square();
     for x in 20..30 {
         let i = content.index(x, 29).unwrap();
@@ -583,7 +560,7 @@ fn black_to_white() -> Descriptor {
 
 #[test]
 fn linear_gradient_overlay_spans_the_layer() {
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let fx = Effects {
         enabled: vec!["gradient overlay"],
         gradient_overlays: vec![GradientOverlay {
@@ -638,7 +615,7 @@ fn inner_shadow_darkens_the_lit_side_only() {
     // Hard inner shadow (size 0), light from above (90 degrees), 3 px: the
     // top three rows of the square get the shadow, the rest does not, and
     // nothing is drawn outside.
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let mut s = shadow_fx(0.0, false).drop_shadows.remove(0);
     s.distance = 3.0;
     s.opacity = 1.0;
@@ -671,7 +648,7 @@ fn outer_glow_follows_the_range_model() {
     // Range 50%: glow = clamp(2 * blurred shape). Far inside a big shape's
     // edge the blurred shape is ~0.5 at the edge pixel, so the glow there is
     // ~full; it fades to exactly 0 beyond the blur's reach.
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let big = Raster::filled(Rect::new(40, 40, 80, 80), [0.0, 0.0, 1.0, 0.0], 1.0);
     let fx = Effects {
         enabled: vec!["outer glow"],
@@ -717,7 +694,7 @@ fn inner_bevel_lights_the_top_and_shades_the_bottom() {
     // Light from straight above (90 degrees): on a 30x30 square the top
     // edge faces the light (white highlight), the bottom edge faces away
     // (black shadow), the flat centre and everything outside are untouched.
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let grey = [0.5, 0.5, 0.5, 0.0];
     let content = Raster::filled(Rect::new(20, 20, 30, 30), grey, 1.0);
     let fx = Effects {
@@ -765,7 +742,7 @@ fn parses_an_lfxs_block() {
 
 #[test]
 fn hostile_sizes_do_not_panic() {
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     // Huge blur and distance on a tiny canvas, a layer far outside it, and
     // an empty layer.
     let mut fx = shadow_fx(4096.0, true);
@@ -801,7 +778,7 @@ fn pattern_overlay_tiles_from_the_reference_point() {
         name: "checker".into(),
         tile,
     }];
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let ctx = Context {
         patterns: &patterns,
         ..env.ctx(60, 60)
@@ -855,7 +832,7 @@ fn gradient_length_is_the_direction_clipped_by_the_box() {
     // right of the centre along the row (7.07 px along the direction) is
     // already the end colour. (Projecting the corners instead would give a
     // half-length of 15.6 px and a mid-grey there.)
-    let env = Env::new();
+    let env = TestDoc::new(ColorInfo::default());
     let content = Raster::filled(Rect::new(10, 20, 40, 4), [0.0, 0.0, 1.0, 0.0], 1.0);
     let fx = Effects {
         enabled: vec!["gradient overlay"],
