@@ -258,12 +258,18 @@ impl Effects {
     /// effects read the content's shape.
     pub fn extents(&self) -> (i32, i32) {
         let blur_reach = |size: f32| reach(size * SIGMA_PER_SIZE) as f32 + 1.0;
+        // Shadows (drop and inner) are offset, choked and blurred; glows
+        // (outer and inner) are choked and blurred: one reach each.
+        let shadow = |distance: f32, spread: f32, size: f32| {
+            distance.abs() + spread * size + blur_reach(size)
+        };
+        let glow = |spread: f32, size: f32| spread * size + blur_reach(size);
         let mut ext = 0f32;
         for s in &self.drop_shadows {
-            ext = ext.max(s.distance.abs() + s.spread * s.size + blur_reach(s.size));
+            ext = ext.max(shadow(s.distance, s.spread, s.size));
         }
         for g in &self.outer_glows {
-            ext = ext.max(g.spread * g.size + blur_reach(g.size));
+            ext = ext.max(glow(g.spread, g.size));
         }
         for s in &self.strokes {
             ext = ext.max(s.size + 2.0);
@@ -274,10 +280,10 @@ impl Effects {
         // Interior effects pull shape data from around the content too.
         let mut int_ext = 0f32;
         for s in &self.inner_shadows {
-            int_ext = int_ext.max(s.distance.abs() + s.spread * s.size + blur_reach(s.size));
+            int_ext = int_ext.max(shadow(s.distance, s.spread, s.size));
         }
         for g in &self.inner_glows {
-            int_ext = int_ext.max(g.spread * g.size + blur_reach(g.size));
+            int_ext = int_ext.max(glow(g.spread, g.size));
         }
         for s in &self.satins {
             int_ext = int_ext.max(s.distance.abs() + blur_reach(s.size));
