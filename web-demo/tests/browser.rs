@@ -179,3 +179,41 @@ fn a_colour_overlay_paints_the_design_area() {
     let p = &px[i..i + 4];
     assert!(p[0] > 200 && p[1] < 60 && p[2] < 60, "centre pixel {p:?}");
 }
+
+#[wasm_bindgen_test]
+fn jpeg_bytes_match_the_native_reference_files() {
+    // The same cases as compositor's native `jpeg_bytes_match_the_reference_files`:
+    // wasm's simd128 DCT, coefficient mask and row converter must give
+    // native's file, byte for byte.
+    let png = include_bytes!("../../fixtures/jpeg/input.png");
+    let (rgba, w, h) = compositor::encode::decode_image_rgba8(png, 1 << 20).unwrap();
+    let opaque: Vec<u8> = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    let cases: [(&str, &[u8], u8, &[u8]); 3] = [
+        ("q90.jpg", &rgba, 90, include_bytes!("../../fixtures/jpeg/q90.jpg")),
+        ("q100.jpg", &rgba, 100, include_bytes!("../../fixtures/jpeg/q100.jpg")),
+        (
+            "opaque-q90.jpg",
+            &opaque,
+            90,
+            include_bytes!("../../fixtures/jpeg/opaque-q90.jpg"),
+        ),
+    ];
+    let mismatches: Vec<String> = cases
+        .iter()
+        .filter_map(|&(name, px, quality, want)| {
+            let got = compositor::encode::jpeg_rgba8(px, w, h, quality, None).unwrap();
+            let first = got.iter().zip(want).position(|(a, b)| a != b);
+            (got != want).then(|| {
+                format!(
+                    "{name}: {} bytes, the reference has {}, first difference at {first:?}",
+                    got.len(),
+                    want.len()
+                )
+            })
+        })
+        .collect();
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}

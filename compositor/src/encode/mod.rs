@@ -297,6 +297,46 @@ pub fn decode_image_rgba8(bytes: &[u8], max_pixels: u64) -> Result<(Vec<u8>, u32
 #[cfg(test)]
 mod tests {
 
+    /// The JPEG encoder's bytes are pinned by reference files, which the
+    /// browser build checks too (`web-demo/tests/browser.rs`): wasm takes
+    /// other code paths (the simd128 DCT and coefficient mask patched into
+    /// `vendor/jpeg-encoder`, our row converter for opaque pictures) and
+    /// must give the same file as native, so the service's JPEG is the
+    /// offline render's. `MOCKUP_BLESS=1` rewrites them.
+    #[test]
+    fn jpeg_bytes_match_the_reference_files() {
+        // The references are the AVX2 DCT's rounding, which wasm reproduces;
+        // the encoder's scalar DCT (no AVX2) rounds differently.
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = std::is_x86_feature_detected!("avx2");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx2 = false;
+        if !avx2 {
+            eprintln!("skipped: the JPEG reference files need an AVX2 host");
+            return;
+        }
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/jpeg");
+        let png = std::fs::read(format!("{dir}/input.png")).unwrap();
+        let (rgba, w, h) = super::decode_image_rgba8(&png, 1 << 20).unwrap();
+        let opaque: Vec<u8> = rgba
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect();
+        for (name, px, quality) in [
+            ("q90.jpg", &rgba, 90),
+            ("q100.jpg", &rgba, 100),
+            ("opaque-q90.jpg", &opaque, 90),
+        ] {
+            let got = super::jpeg_rgba8(px, w, h, quality, None).unwrap();
+            let path = format!("{dir}/{name}");
+            if std::env::var_os("MOCKUP_BLESS").is_some_and(|v| v == "1") {
+                std::fs::write(&path, &got).unwrap();
+            }
+            let want = std::fs::read(&path).unwrap();
+            assert!(got == want, "{name}: {} bytes, the reference has {}", got.len(), want.len());
+        }
+    }
+
     #[test]
     fn rgba_rows_encode_as_the_crates_own_rgba_path() {
         // The wasm build's row converter gives the same file as the
