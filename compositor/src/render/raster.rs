@@ -232,17 +232,25 @@ impl Plane {
 /// alpha. Encoders then skip flattening and the scaler skips alpha
 /// premultiplication, whose work is the identity on opaque pixels.
 ///
-/// Reads fixed blocks without an early exit per pixel, so the loop
-/// vectorises (with wasm simd128 too): on a 5.5-megapixel export the
-/// per-pixel `all` took ~4% of a wasm render.
+/// Reads fixed blocks without an early exit per pixel, two pixels per
+/// 64-bit word, so the loop vectorises (with wasm simd128 too): on a
+/// 5.5-megapixel export the per-pixel `all` took ~4% of a wasm render, and
+/// a word per pixel still ~3%.
 pub fn is_opaque(rgba: &[u8]) -> bool {
-    // AND of whole pixels as little-endian words: alpha is the top byte.
+    // AND of pixel pairs as little-endian words: alpha is the top byte of
+    // each half.
+    const ALPHAS: u64 = 0xff00_0000_ff00_0000;
     const BLOCK: usize = 64 * 4;
     let full = |px: &[u8]| {
-        px.chunks_exact(4).fold(u32::MAX, |m, p| {
-            m & u32::from_le_bytes([p[0], p[1], p[2], p[3]])
-        }) >> 24
-            == 255
+        let words = px.chunks_exact(8);
+        let last = match *words.remainder() {
+            [.., a] => a,
+            [] => 255,
+        };
+        let all = words.fold(u64::MAX, |m, w| {
+            m & u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])
+        });
+        all & ALPHAS == ALPHAS && last == 255
     };
     let blocks = rgba.chunks_exact(BLOCK);
     let tail = blocks.remainder();
