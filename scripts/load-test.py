@@ -82,6 +82,8 @@ def percentile(xs, p):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=32, help="renders per concurrency level")
+    ap.add_argument("--rounds", type=int, default=8,
+                    help="alternating rounds of the native render and one-client requests")
     ap.add_argument("--template", default=os.path.join(FIXTURES, "ag-psd/placed-transform.psd"))
     ap.add_argument("--format", default="jpg", choices=["jpg", "webp", "png"])
     ap.add_argument("--size", default=1920)
@@ -153,17 +155,23 @@ def main():
             return dt
 
         native_ms, native_stages, one_client, stages = [], [], [], {}
-        rounds = 4
+        # Each round's service median over its native median: the two ran
+        # within a second of each other, so drift between rounds cancels.
+        round_ratios = []
+        rounds = args.rounds
         for _ in range(rounds):
             t = native_round()
             native_ms.append(t["median_ms"])
             native_stages.append(t)
+            this_round = []
             for _ in range(max(2, args.requests // rounds)):
-                one_client.append(service_run(c))
+                this_round.append(service_run(c))
+                one_client.append(this_round[-1])
                 for part in c.last_timing.split(","):
                     k, _, v = part.strip().partition(";dur=")
                     if v:
                         stages.setdefault(k, []).append(float(v))
+            round_ratios.append(statistics.median(this_round) / t["median_ms"])
         native_median = statistics.median(native_ms)
         print(f"offline native render ({args.format}, {size} px): median {native_median:.1f} ms "
               f"over {rounds} rounds of `mockup time --runs 7` "
@@ -205,6 +213,9 @@ def main():
             p50 = statistics.median(lat)
             print(f"{clients:>8} {p50:>8.1f} {percentile(lat, 99):>8.1f} {n / wall:>10.2f} "
                   f"{p50 / native_median:>10.2f}x")
+
+        print(f"one-client p50/native per round: {', '.join(f'{r:.2f}' for r in round_ratios)}; "
+              f"median {statistics.median(round_ratios):.2f}x")
 
         # Job polling.
         async_req = dict(request, is_async=True)
