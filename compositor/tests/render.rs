@@ -396,6 +396,60 @@ fn instances_of_one_contents_show_the_last_request() {
     assert!(render(every) == render(vec![last]));
 }
 
+/// Smart objects given the same image share one fetch and one decode; what
+/// each shows is what a separately decoded copy shows.
+#[test]
+fn one_image_in_several_smart_objects_is_fetched_and_decoded_once() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/small-mockup.psd"
+    ))
+    .expect("fixture");
+    let doc = compositor::open(&bytes, &Limits::default()).expect("opens");
+    let sos: Vec<String> = doc
+        .walk()
+        .iter()
+        .filter(|l| matches!(l.kind, LayerKind::SmartObject(_)))
+        .map(|l| l.uuid.to_string())
+        .collect();
+    assert_eq!(sos.len(), 2);
+    let chart = chart_png();
+    let fetches = std::cell::Cell::new(0);
+    let fetch = |url: &str| {
+        fetches.set(fetches.get() + 1);
+        match url {
+            "https://art.test/chart.png" => Ok(chart.clone()),
+            _ => Err(format!("no {url}")),
+        }
+    };
+    let render = |first: serde_json::Value, second: serde_json::Value| {
+        let body = json!({
+            "smart_objects": [
+                {"uuid": sos[0], "asset": first},
+                {"uuid": sos[1], "asset": second},
+            ],
+            "export_options": {"image_format": "png", "image_size": "original"}
+        });
+        let req = parse(&body, MockupUuid::Optional).expect("valid");
+        compositor::mockup::render(&doc, &req, &fetch, &Limits::default())
+            .expect("renders")
+            .bytes
+    };
+    let url = "https://art.test/chart.png";
+    let shared = render(
+        json!({"url": url, "fit": "cover", "rotate": 90}),
+        json!({"url": url, "fit": "contain"}),
+    );
+    assert_eq!(fetches.get(), 1, "one fetch for one URL");
+    // The same image from two different sources is decoded twice.
+    let b64 = compositor::request::encode_base64(&chart);
+    let separate = render(
+        json!({"base64": b64, "fit": "cover", "rotate": 90}),
+        json!({"url": format!("data:image/png;base64,{b64}"), "fit": "contain"}),
+    );
+    assert!(shared == separate);
+}
+
 /// A live preview recomposites only what a smart object can change
 /// (`composite_reusing`): after every step of an editing session the
 /// canvas equals a full composite of the same request, pixel for pixel, on

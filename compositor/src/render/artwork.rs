@@ -115,12 +115,20 @@ fn box_size(asset: &Asset, aw: f64, ah: f64, fw: f64, fh: f64) -> (f64, f64) {
 /// same artwork again on every option change.
 #[derive(Debug)]
 pub struct Artwork {
-    pixels: Raster,
-    reduced: Mutex<Vec<(u32, Arc<Raster>)>>,
+    /// The pixels and their reductions, shared by the artworks of one
+    /// request that come from the same image ([`Artwork::sharing`]).
+    source: Arc<Source>,
     /// With [`Artwork::remember_layout`], the last frame drawn and what it
     /// was drawn for: a preview's adjustment and colour sliders then skip
     /// the warp.
     last_frame: Option<Mutex<Option<(Layout, Raster)>>>,
+}
+
+/// A decoded image and the box-reduced copies made of it so far.
+#[derive(Debug)]
+struct Source {
+    pixels: Raster,
+    reduced: Mutex<Vec<(u32, Arc<Raster>)>>,
 }
 
 /// What [`place_in_frame`] draws depends on: the asset without its source,
@@ -154,10 +162,26 @@ impl Artwork {
     /// A decoded artwork at the origin.
     pub fn new(pixels: Raster) -> Artwork {
         Artwork {
-            pixels,
-            reduced: Mutex::new(Vec::new()),
+            source: Arc::new(Source {
+                pixels,
+                reduced: Mutex::new(Vec::new()),
+            }),
             last_frame: None,
         }
+    }
+
+    /// Another artwork of the same image: the pixels and reductions are
+    /// shared (decoded and reduced once), the remembered layout is its own.
+    pub fn sharing(&self) -> Artwork {
+        Artwork {
+            source: Arc::clone(&self.source),
+            last_frame: self.last_frame.as_ref().map(|_| Mutex::new(None)),
+        }
+    }
+
+    /// Whether `self` and `other` share their pixels.
+    pub fn shares_pixels_with(&self, other: &Artwork) -> bool {
+        Arc::ptr_eq(&self.source, &other.source)
     }
 
     /// Keeps the last frame [`place_in_frame`] draws (a copy of it), for
@@ -168,18 +192,18 @@ impl Artwork {
 
     /// The artwork's pixels.
     pub fn pixels(&self) -> &Raster {
-        &self.pixels
+        &self.source.pixels
     }
 
     /// The artwork shrunk by `factor` ([`downscale_box`]), made on first use.
     fn reduced(&self, factor: u32) -> Arc<Raster> {
         // A poisoned lock only means a panic elsewhere mid-insert; the list
         // is still valid.
-        let mut list = self.reduced.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = self.source.reduced.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, r)) = list.iter().find(|(f, _)| *f == factor) {
             return Arc::clone(r);
         }
-        let r = Arc::new(downscale_box(&self.pixels, factor));
+        let r = Arc::new(downscale_box(&self.source.pixels, factor));
         list.push((factor, Arc::clone(&r)));
         r
     }
@@ -206,7 +230,7 @@ pub fn place_in_frame(art: &Artwork, asset: &Asset, frame_w: u32, frame_h: u32) 
 
 /// [`place_in_frame`] without the memory of the last frame.
 fn draw_in_frame(art: &Artwork, asset: &Asset, frame_w: u32, frame_h: u32) -> Raster {
-    let (art, reductions) = (&art.pixels, art);
+    let (art, reductions) = (art.pixels(), art);
     let frame = Rect::new(0, 0, frame_w, frame_h);
     let mut out = Raster::transparent(frame);
     let (aw, ah) = (art.rect.width() as f64, art.rect.height() as f64);
