@@ -29,6 +29,19 @@ fn chart_png() -> Vec<u8> {
     compositor::encode::png_rgba8(&rgba, 64, 64).expect("png")
 }
 
+/// The template at `path` and the UUIDs of its smart objects, in order.
+fn open_with_smart_objects(path: &str) -> (compositor::Document, Vec<String>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let doc = compositor::open(&bytes, &Limits::default()).expect("opens");
+    let sos = doc
+        .walk()
+        .iter()
+        .filter(|l| matches!(l.kind, LayerKind::SmartObject(_)))
+        .map(|l| l.uuid.to_string())
+        .collect();
+    (doc, sos)
+}
+
 /// Replacing each smart object with the chart (every other layer hidden)
 /// puts the chart's corner blocks at the transform's corners: the extreme
 /// pixel of each colour lies within one pixel of where the quad (or, for
@@ -359,17 +372,9 @@ fn position_without_size_moves_the_smart_object() {
 /// per instance renders exactly as the last one alone, moves included.
 #[test]
 fn instances_of_one_contents_show_the_last_request() {
-    let bytes = std::fs::read(format!(
+    let (doc, sos) = open_with_smart_objects(&format!(
         "{FIXTURES}/PhotoshopAPI/smart_objects_transformed.psd"
-    ))
-    .expect("shared fixture");
-    let doc = compositor::open(&bytes, &Limits::default()).expect("opens");
-    let sos: Vec<String> = doc
-        .walk()
-        .iter()
-        .filter(|l| matches!(l.kind, LayerKind::SmartObject(_)))
-        .map(|l| l.uuid.to_string())
-        .collect();
+    ));
     assert!(sos.len() >= 3, "{}", sos.len());
     let chart = compositor::request::encode_base64(&chart_png());
     let render = |smart_objects: Vec<serde_json::Value>| {
@@ -400,18 +405,10 @@ fn instances_of_one_contents_show_the_last_request() {
 /// each shows is what a separately decoded copy shows.
 #[test]
 fn one_image_in_several_smart_objects_is_fetched_and_decoded_once() {
-    let bytes = std::fs::read(concat!(
+    let (doc, sos) = open_with_smart_objects(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../fixtures/small-mockup.psd"
-    ))
-    .expect("fixture");
-    let doc = compositor::open(&bytes, &Limits::default()).expect("opens");
-    let sos: Vec<String> = doc
-        .walk()
-        .iter()
-        .filter(|l| matches!(l.kind, LayerKind::SmartObject(_)))
-        .map(|l| l.uuid.to_string())
-        .collect();
+    ));
     assert_eq!(sos.len(), 2);
     let chart = chart_png();
     let fetches = std::cell::Cell::new(0);
