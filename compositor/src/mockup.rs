@@ -217,9 +217,7 @@ pub fn decode(
 /// compare their lengths first), or the same URL, fetched once.
 fn same_image(a: &AssetSource, b: &AssetSource) -> bool {
     match (a, b) {
-        (AssetSource::Bytes { data: x, .. }, AssetSource::Bytes { data: y, .. }) => {
-            x == y
-        }
+        (AssetSource::Bytes { data: x, .. }, AssetSource::Bytes { data: y, .. }) => x == y,
         (AssetSource::Url(x), AssetSource::Url(y)) => x == y,
         _ => false,
     }
@@ -792,19 +790,19 @@ mod tests {
             .find(|l| matches!(l.kind, LayerKind::SmartObject(_)))
             .map(|l| l.uuid.to_string())
             .expect("a smart object");
-        let png = |shade: u8| {
-            crate::encode::png_rgba8(&[shade, 0, 0, 255].repeat(4), 2, 2).expect("png")
-        };
-        let asset = |bytes: &[u8]| serde_json::json!({"base64": crate::request::encode_base64(bytes)});
+        let png =
+            |shade: u8| crate::encode::png_rgba8(&[shade, 0, 0, 255].repeat(4), 2, 2).expect("png");
+        let asset =
+            |bytes: &[u8]| serde_json::json!({"base64": crate::request::encode_base64(bytes)});
         let body = serde_json::json!({"smart_objects": [
             {"uuid": so, "asset": asset(&png(10))},
             {"uuid": so, "asset": asset(&png(10))},
             {"uuid": so, "asset": asset(&png(20))},
         ]});
-        let req = crate::request::parse(&body, crate::request::MockupUuid::Optional)
-            .expect("valid");
-        let d = decode(&doc, &req, &|_| Err("offline".into()), &Limits::default())
-            .expect("decodes");
+        let req =
+            crate::request::parse(&body, crate::request::MockupUuid::Optional).expect("valid");
+        let d =
+            decode(&doc, &req, &|_| Err("offline".into()), &Limits::default()).expect("decodes");
         let [Some(a), Some(b), Some(c)] = &d.artworks[..] else {
             panic!("three artworks");
         };

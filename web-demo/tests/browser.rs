@@ -192,8 +192,18 @@ fn jpeg_bytes_match_the_native_reference_files() {
         .flat_map(|p| [p[0], p[1], p[2], 255])
         .collect();
     let cases: [(&str, &[u8], u8, &[u8]); 3] = [
-        ("q90.jpg", &rgba, 90, include_bytes!("../../fixtures/jpeg/q90.jpg")),
-        ("q100.jpg", &rgba, 100, include_bytes!("../../fixtures/jpeg/q100.jpg")),
+        (
+            "q90.jpg",
+            &rgba,
+            90,
+            include_bytes!("../../fixtures/jpeg/q90.jpg"),
+        ),
+        (
+            "q100.jpg",
+            &rgba,
+            100,
+            include_bytes!("../../fixtures/jpeg/q100.jpg"),
+        ),
         (
             "opaque-q90.jpg",
             &opaque,

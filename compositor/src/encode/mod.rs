@@ -424,25 +424,119 @@ mod tests {
         let px = (w * h) as usize;
         // Rows of packed low-depth samples are padded to whole bytes.
         let packed = |bits: usize| bytes((w as usize * bits).div_ceil(8) * h as usize);
-        let plte: Vec<u8> = (0..16u8).flat_map(|i| [i * 16, 255 - i * 16, i * 7]).collect();
+        let plte: Vec<u8> = (0..16u8)
+            .flat_map(|i| [i * 16, 255 - i * 16, i * 7])
+            .collect();
         let alpha: Vec<u8> = (0..16u8).map(|i| i * 17).collect();
         let cases: Vec<(&str, Vec<u8>)> = vec![
-            ("gray8", png_of(w, h, C::Grayscale, D::Eight, None, None, &bytes(px))),
-            ("gray8 trns", png_of(w, h, C::Grayscale, D::Eight, None, Some(&[0, 74]), &bytes(px))),
-            ("gray16", png_of(w, h, C::Grayscale, D::Sixteen, None, None, &bytes(px * 2))),
-            ("gray1", png_of(w, h, C::Grayscale, D::One, None, None, &packed(1))),
-            ("gray2", png_of(w, h, C::Grayscale, D::Two, None, None, &packed(2))),
-            ("gray4", png_of(w, h, C::Grayscale, D::Four, None, None, &packed(4))),
-            ("graya8", png_of(w, h, C::GrayscaleAlpha, D::Eight, None, None, &bytes(px * 2))),
-            ("graya16", png_of(w, h, C::GrayscaleAlpha, D::Sixteen, None, None, &bytes(px * 4))),
-            ("rgb8", png_of(w, h, C::Rgb, D::Eight, None, None, &bytes(px * 3))),
-            ("rgb8 trns", png_of(w, h, C::Rgb, D::Eight, None, Some(&[0, 37, 0, 74, 0, 111]), &bytes(px * 3))),
-            ("rgb16", png_of(w, h, C::Rgb, D::Sixteen, None, None, &bytes(px * 6))),
-            ("rgba8", png_of(w, h, C::Rgba, D::Eight, None, None, &bytes(px * 4))),
-            ("rgba16", png_of(w, h, C::Rgba, D::Sixteen, None, None, &bytes(px * 8))),
-            ("palette4", png_of(w, h, C::Indexed, D::Four, Some((&plte, &alpha)), None, &packed(4))),
-            ("palette8", png_of(w, h, C::Indexed, D::Eight, Some((&plte, &alpha[..7])), None,
-                &bytes(px).iter().map(|b| b % 16).collect::<Vec<_>>())),
+            (
+                "gray8",
+                png_of(w, h, C::Grayscale, D::Eight, None, None, &bytes(px)),
+            ),
+            (
+                "gray8 trns",
+                png_of(
+                    w,
+                    h,
+                    C::Grayscale,
+                    D::Eight,
+                    None,
+                    Some(&[0, 74]),
+                    &bytes(px),
+                ),
+            ),
+            (
+                "gray16",
+                png_of(w, h, C::Grayscale, D::Sixteen, None, None, &bytes(px * 2)),
+            ),
+            (
+                "gray1",
+                png_of(w, h, C::Grayscale, D::One, None, None, &packed(1)),
+            ),
+            (
+                "gray2",
+                png_of(w, h, C::Grayscale, D::Two, None, None, &packed(2)),
+            ),
+            (
+                "gray4",
+                png_of(w, h, C::Grayscale, D::Four, None, None, &packed(4)),
+            ),
+            (
+                "graya8",
+                png_of(
+                    w,
+                    h,
+                    C::GrayscaleAlpha,
+                    D::Eight,
+                    None,
+                    None,
+                    &bytes(px * 2),
+                ),
+            ),
+            (
+                "graya16",
+                png_of(
+                    w,
+                    h,
+                    C::GrayscaleAlpha,
+                    D::Sixteen,
+                    None,
+                    None,
+                    &bytes(px * 4),
+                ),
+            ),
+            (
+                "rgb8",
+                png_of(w, h, C::Rgb, D::Eight, None, None, &bytes(px * 3)),
+            ),
+            (
+                "rgb8 trns",
+                png_of(
+                    w,
+                    h,
+                    C::Rgb,
+                    D::Eight,
+                    None,
+                    Some(&[0, 37, 0, 74, 0, 111]),
+                    &bytes(px * 3),
+                ),
+            ),
+            (
+                "rgb16",
+                png_of(w, h, C::Rgb, D::Sixteen, None, None, &bytes(px * 6)),
+            ),
+            (
+                "rgba8",
+                png_of(w, h, C::Rgba, D::Eight, None, None, &bytes(px * 4)),
+            ),
+            (
+                "rgba16",
+                png_of(w, h, C::Rgba, D::Sixteen, None, None, &bytes(px * 8)),
+            ),
+            (
+                "palette4",
+                png_of(
+                    w,
+                    h,
+                    C::Indexed,
+                    D::Four,
+                    Some((&plte, &alpha)),
+                    None,
+                    &packed(4),
+                ),
+            ),
+            (
+                "palette8",
+                png_of(
+                    w,
+                    h,
+                    C::Indexed,
+                    D::Eight,
+                    Some((&plte, &alpha[..7])),
+                    None,
+                    &bytes(px).iter().map(|b| b % 16).collect::<Vec<_>>(),
+                ),
+            ),
         ];
         for (name, file) in cases {
             let ours = super::decode_png8(&file, 1 << 20).unwrap();
@@ -478,7 +572,10 @@ mod tests {
         assert!(super::decode_image8(&bad_data, 1 << 20).is_err());
 
         let over = super::decode_image8(&file, 255).unwrap_err();
-        assert!(matches!(over, super::Error::LimitExceeded { .. }), "{over:?}");
+        assert!(
+            matches!(over, super::Error::LimitExceeded { .. }),
+            "{over:?}"
+        );
     }
 
     /// The JPEG encoder's bytes are pinned by reference files, which the
@@ -517,7 +614,12 @@ mod tests {
                 std::fs::write(&path, &got).unwrap();
             }
             let want = std::fs::read(&path).unwrap();
-            assert!(got == want, "{name}: {} bytes, the reference has {}", got.len(), want.len());
+            assert!(
+                got == want,
+                "{name}: {} bytes, the reference has {}",
+                got.len(),
+                want.len()
+            );
         }
     }
 

@@ -199,7 +199,11 @@ impl Artwork {
     fn reduced(&self, factor: u32) -> Arc<Raster> {
         // A poisoned lock only means a panic elsewhere mid-insert; the list
         // is still valid.
-        let mut list = self.source.reduced.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = self
+            .source
+            .reduced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some((_, r)) = list.iter().find(|(f, _)| *f == factor) {
             return Arc::clone(r);
         }

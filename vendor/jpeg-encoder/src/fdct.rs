@@ -72,7 +72,10 @@
  */
 
 // With wasm simd128 the encoder calls `simd128::fdct_simd128` (patched in).
-#![cfg_attr(all(feature = "simd", target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
+#![cfg_attr(
+    all(feature = "simd", target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
 
 use crate::encoder::AlignedBlock;
 

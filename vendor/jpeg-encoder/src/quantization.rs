@@ -348,7 +348,12 @@ mod tests {
                         let mut out = [0i16; 64];
                         q.quantize_natural(&block, &mut out);
                         for i in 0..64 {
-                            assert_eq!(out[i], q.quantize(block[i], i), "q{quality} {i} {}", block[i]);
+                            assert_eq!(
+                                out[i],
+                                q.quantize(block[i], i),
+                                "q{quality} {i} {}",
+                                block[i]
+                            );
                         }
                     }
                 }

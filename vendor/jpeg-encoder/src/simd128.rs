@@ -90,7 +90,9 @@ pub(crate) mod avx2_shim {
 
     #[inline(always)]
     pub fn _mm256_unpackhi_epi16(a: __m256i, b: __m256i) -> __m256i {
-        each(a, b, |a, b| i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(a, b))
+        each(a, b, |a, b| {
+            i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(a, b)
+        })
     }
 
     #[inline(always)]
