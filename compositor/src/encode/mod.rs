@@ -305,22 +305,20 @@ fn decode_png8(bytes: &[u8], max_pixels: u64) -> Result<Pixels8> {
     // last pixel).
     reader.finish().map_err(codec)?;
     let (color, depth) = reader.output_color_type();
-    let samples: Vec<u8>;
-    let samples = match depth {
-        png::BitDepth::Sixteen => {
-            // Big-endian samples, rounded to 8 bits as `image` rounds them.
-            samples = buf
-                .chunks_exact(2)
-                .map(|c| ((u32::from(u16::from_be_bytes([c[0], c[1]])) + 128) / 257) as u8)
-                .collect();
-            &samples
-        }
-        // EXPAND leaves no depth below 8.
-        _ => &buf,
+    // 16-bit samples are big-endian, rounded to 8 bits as `image` rounds
+    // them; EXPAND leaves no depth below 8.
+    let sixteen = depth == png::BitDepth::Sixteen;
+    let samples: Vec<u8> = if sixteen {
+        buf.chunks_exact(2)
+            .map(|c| ((u32::from(u16::from_be_bytes([c[0], c[1]])) + 128) / 257) as u8)
+            .collect()
+    } else {
+        buf
     };
     let (data, channels) = match color {
-        png::ColorType::Rgb if depth != png::BitDepth::Sixteen => (buf, 3),
-        png::ColorType::Rgba if depth != png::BitDepth::Sixteen => (buf, 4),
+        // RGB8 stays three channels, as `image` gives it; RGB16 does not.
+        png::ColorType::Rgb if !sixteen => (samples, 3),
+        png::ColorType::Rgba => (samples, 4),
         png::ColorType::Rgb => (
             samples
                 .chunks_exact(3)
@@ -328,7 +326,6 @@ fn decode_png8(bytes: &[u8], max_pixels: u64) -> Result<Pixels8> {
                 .collect(),
             4,
         ),
-        png::ColorType::Rgba => (samples.to_vec(), 4),
         png::ColorType::Grayscale => (samples.iter().flat_map(|&l| [l, l, l, 255]).collect(), 4),
         png::ColorType::GrayscaleAlpha => (
             samples

@@ -179,8 +179,9 @@ impl Artwork {
         }
     }
 
-    /// Whether `self` and `other` share their pixels.
-    pub fn shares_pixels_with(&self, other: &Artwork) -> bool {
+    /// Whether `self` and `other` share their pixels (for tests).
+    #[cfg(test)]
+    pub(crate) fn shares_pixels_with(&self, other: &Artwork) -> bool {
         Arc::ptr_eq(&self.source, &other.source)
     }
 
