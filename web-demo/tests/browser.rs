@@ -227,3 +227,65 @@ fn jpeg_bytes_match_the_native_reference_files() {
         .collect();
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
+
+#[wasm_bindgen_test]
+fn scaling_matches_the_native_reference_files() {
+    // The same cases as compositor's native
+    // `scaled_pixels_match_the_reference_files`: hard alpha edges, up and
+    // down, with and without transparency.
+    let png = include_bytes!("../../fixtures/scale/input.png");
+    let (px, w, h) = compositor::encode::decode_png_rgba8(png, 1 << 20).unwrap();
+    let opaque: Vec<u8> = px
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    let cases: [(&str, &[u8], u32, u32, &[u8]); 4] = [
+        (
+            "up.png",
+            &px,
+            97,
+            71,
+            include_bytes!("../../fixtures/scale/up.png"),
+        ),
+        (
+            "down.png",
+            &px,
+            26,
+            19,
+            include_bytes!("../../fixtures/scale/down.png"),
+        ),
+        (
+            "opaque-up.png",
+            &opaque,
+            97,
+            71,
+            include_bytes!("../../fixtures/scale/opaque-up.png"),
+        ),
+        (
+            "opaque-down.png",
+            &opaque,
+            26,
+            19,
+            include_bytes!("../../fixtures/scale/opaque-down.png"),
+        ),
+    ];
+    let mismatches: Vec<String> = cases
+        .iter()
+        .filter_map(|&(name, src, tw, th, want)| {
+            let got = compositor::render::scale::rgba8_ref(src, w, h, tw, th);
+            let (want, _, _) = compositor::encode::decode_png_rgba8(want, 1 << 20).unwrap();
+            let differ: Vec<usize> = (0..got.len()).filter(|&i| got[i] != want[i]).collect();
+            (!differ.is_empty() || got.len() != want.len()).then(|| {
+                let i = differ.first().copied().unwrap_or(0) & !3;
+                format!(
+                    "{name}: {} samples differ; first at pixel {}: {:?}, the reference has {:?}",
+                    differ.len(),
+                    i / 4,
+                    got.get(i..i + 4),
+                    want.get(i..i + 4)
+                )
+            })
+        })
+        .collect();
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}

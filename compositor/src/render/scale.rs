@@ -257,6 +257,84 @@ mod tests {
         }
     }
 
+    /// The reference scalings in `fixtures/scale/`: `(file, width,
+    /// height, opaque)` of `input.png` scaled. The web demo's browser test
+    /// (`scaling_matches_the_native_reference_files`) checks the same
+    /// files, so wasm (its simd128 kernels, its compiler) must give
+    /// native's pixels.
+    const REFERENCES: [(&str, u32, u32, bool); 4] = [
+        ("up.png", 97, 71, false),
+        ("down.png", 26, 19, false),
+        ("opaque-up.png", 97, 71, true),
+        ("opaque-down.png", 26, 19, true),
+    ];
+
+    /// A 64x48 picture of hard edges: every pixel fully opaque or fully
+    /// transparent, each channel black or white, with a smooth gradient in
+    /// the right third. Catmull-Rom's negative lobes then overshoot (premultiplied
+    /// colours above their alpha), which un-premultiplying must clamp.
+    fn hard_edges() -> Vec<u8> {
+        let mut seed = 0x2545_f491_u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        (0..64 * 48)
+            .flat_map(|i| {
+                let r = next();
+                if i % 64 >= 44 {
+                    let v = (i % 64 - 44) as u8 * 12;
+                    [v, 255 - v, (i / 64) as u8 * 5, 128 + v / 2]
+                } else {
+                    let bit = |k: u32| if r >> k & 1 == 1 { 255 } else { 0 };
+                    [bit(0), bit(1), bit(2), bit(3)]
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scaled_pixels_match_the_reference_files() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/scale");
+        let bless = std::env::var_os("MOCKUP_BLESS").is_some_and(|v| v == "1");
+        let input = format!("{dir}/input.png");
+        if bless {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(
+                &input,
+                crate::encode::png_rgba8(&hard_edges(), 64, 48).unwrap(),
+            )
+            .unwrap();
+        }
+        let (px, w, h) =
+            crate::encode::decode_png_rgba8(&std::fs::read(&input).unwrap(), 1 << 20).unwrap();
+        assert_eq!((px.as_slice(), w, h), (hard_edges().as_slice(), 64, 48));
+        for (name, tw, th, opaque) in REFERENCES {
+            let src: Vec<u8> = if opaque {
+                px.chunks_exact(4)
+                    .flat_map(|p| [p[0], p[1], p[2], 255])
+                    .collect()
+            } else {
+                px.clone()
+            };
+            let got = rgba8(src, w, h, tw, th);
+            let path = format!("{dir}/{name}");
+            if bless {
+                std::fs::write(&path, crate::encode::png_rgba8(&got, tw, th).unwrap()).unwrap();
+            }
+            let (want, ww, wh) =
+                crate::encode::decode_png_rgba8(&std::fs::read(&path).unwrap(), 1 << 20).unwrap();
+            assert_eq!((ww, wh), (tw, th), "{name}");
+            let differ = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+            assert_eq!(
+                differ, 0,
+                "{name}: {differ} samples differ from the reference"
+            );
+        }
+    }
+
     #[test]
     fn every_cpu_extension_gives_the_same_pixels() {
         // The browser build (wasm, simd128 or not) must match the server.
