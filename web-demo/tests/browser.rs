@@ -289,3 +289,22 @@ fn scaling_matches_the_native_reference_files() {
         .collect();
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
+
+#[wasm_bindgen_test]
+fn opacity_is_seen_in_every_pixel_and_the_tail() {
+    // compositor's native test of the same name, for wasm's simd128 path.
+    use compositor::render::raster::is_opaque;
+    let mut px = vec![255u8; 4 * 301];
+    assert!(is_opaque(&px));
+    assert!(is_opaque(&[]));
+    for i in [0, 15, 16, 63, 64, 299, 300] {
+        let mut p = px.clone();
+        p[i * 4 + 3] = 254;
+        assert!(!is_opaque(&p), "pixel {i}");
+        p[i * 4 + 3] = 255;
+        p[i * 4] = 0;
+        assert!(is_opaque(&p), "colour of pixel {i}");
+    }
+    px[4 * 300 + 3] = 0;
+    assert!(!is_opaque(&px));
+}
