@@ -1,5 +1,6 @@
 use core::arch::wasm32::*;
 
+use crate::compat::*;
 use crate::convolution::optimisations::{CoefficientsI16Chunk, Normalizer16};
 use crate::convolution::vertical_u8::native;
 use crate::pixels::InnerPixel;
@@ -15,33 +16,154 @@ pub(crate) fn vert_convolution<T: InnerPixel<Component = u8>>(
     let coefficients_chunks = normalizer.chunks();
     let src_x = offset as usize * T::count_of_components();
 
+    // Patched (PATCHES.md, 3): the usual precisions shift by a constant,
+    // and the source rows of each output row are looked up once for all
+    // its 32-byte chunks.
+    macro_rules! by_precision {
+        ($($p:literal)*) => {
+            match normalizer.precision() {
+                $($p => vert_convolution_into_one_row_u8::<T, $p>,)*
+                _ => vert_convolution_into_one_row_u8::<T, 0>,
+            }
+        };
+    }
+    let row_fn = by_precision!(13 14 15 16 17);
+    let mut scratch = RowScratch::default();
     let dst_rows = dst_view.iter_rows_mut(0);
     for (dst_row, coeffs_chunk) in dst_rows.zip(coefficients_chunks) {
         unsafe {
-            vert_convolution_into_one_row_u8(src_view, dst_row, src_x, coeffs_chunk, normalizer);
+            row_fn(
+                src_view,
+                dst_row,
+                src_x,
+                coeffs_chunk,
+                normalizer,
+                &mut scratch,
+            );
         }
     }
 }
 
+/// Patched (PATCHES.md, 3): the source rows and coefficient pairs of one
+/// output row, kept between rows to reuse their allocations.
+#[derive(Default)]
+struct RowScratch {
+    /// The first byte of each source row the output row reads.
+    rows: Vec<*const u8>,
+    /// Each pair of coefficients `[k0, k1]`, splatted for `i32x4_dot_i16x8`.
+    pairs: Vec<v128>,
+}
+
+/// `PRECISION` is the normalizer's precision when known at compile time,
+/// else 0.
 #[inline]
 #[target_feature(enable = "simd128")]
-unsafe fn vert_convolution_into_one_row_u8<T: InnerPixel<Component = u8>>(
+unsafe fn vert_convolution_into_one_row_u8<T: InnerPixel<Component = u8>, const PRECISION: u32>(
     src_view: &impl ImageView<Pixel = T>,
     dst_row: &mut [T],
     mut src_x: usize,
     coeffs_chunk: &CoefficientsI16Chunk,
     normalizer: &Normalizer16,
+    scratch: &mut RowScratch,
 ) {
     const ZERO: v128 = i64x2(0, 0);
     let y_start = coeffs_chunk.start;
     let coeffs = coeffs_chunk.values();
     let max_rows = coeffs.len() as u32;
-    let precision = normalizer.precision() as u32;
+    let precision = if PRECISION > 0 {
+        PRECISION
+    } else {
+        normalizer.precision() as u32
+    };
     let mut dst_u8 = T::components_mut(dst_row);
 
     let initial = i32x4_splat(1 << (precision - 1));
 
+    // Patched (PATCHES.md, 3): every 32-byte chunk of the row reads the
+    // same source rows with the same coefficients: find them once. The
+    // published loop walked `iter_2_rows` again per chunk, with a division
+    // and bounds arithmetic each time.
+    let RowScratch { rows, pairs } = scratch;
+    rows.clear();
+    rows.extend(
+        src_view
+            .iter_rows(y_start)
+            .take(coeffs.len())
+            .map(|row| T::components(row).as_ptr()),
+    );
+    pairs.clear();
+    pairs.extend(
+        coeffs
+            .chunks_exact(2)
+            .map(|k| i32x4_splat((k[0] as u16 as i32) | ((k[1] as i32) << 16))),
+    );
+    // The rows the published loop reads; it skips those past the image's
+    // bottom, which coefficient chunks never reach.
+    let whole = rows.len() == coeffs.len();
+    // The shifted sums lie in -512..=511 (the range `Normalizer16::clip`
+    // relies on): their low 16 bits are their value. A shuffle, where LLVM
+    // expands `i16x8_narrow_i32x4` into clamps to the i16 range.
+    let low16 = |a: v128, b: v128| {
+        i8x16_shuffle::<0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29>(a, b)
+    };
+
     let mut dst_chunks_32 = dst_u8.chunks_exact_mut(32);
+    if whole {
+        for dst_chunk in &mut dst_chunks_32 {
+            // Four sums of 4 bytes each for the 16 bytes at `at` of the
+            // rows, two at a time (the published arithmetic, one pass).
+            let half = |at: usize| {
+                let (mut s0, mut s1, mut s2, mut s3) = (initial, initial, initial, initial);
+                for (pair, &mmk) in rows.chunks_exact(2).zip(pairs.iter()) {
+                    let source1 = v128_load(pair.get_unchecked(0).add(at) as *const v128);
+                    let source2 = v128_load(pair.get_unchecked(1).add(at) as *const v128);
+                    let lo = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(
+                        source1, source2,
+                    );
+                    let hi = i8x16_shuffle::<
+                        8,
+                        24,
+                        9,
+                        25,
+                        10,
+                        26,
+                        11,
+                        27,
+                        12,
+                        28,
+                        13,
+                        29,
+                        14,
+                        30,
+                        15,
+                        31,
+                    >(source1, source2);
+                    s0 = i32x4_add(s0, i32x4_dot_i16x8(i16x8_extend_low_u8x16(lo), mmk));
+                    s1 = i32x4_add(s1, i32x4_dot_i16x8(i16x8_extend_high_u8x16(lo), mmk));
+                    s2 = i32x4_add(s2, i32x4_dot_i16x8(i16x8_extend_low_u8x16(hi), mmk));
+                    s3 = i32x4_add(s3, i32x4_dot_i16x8(i16x8_extend_high_u8x16(hi), mmk));
+                }
+                if coeffs.len() % 2 == 1 {
+                    let row = *rows.get_unchecked(coeffs.len() - 1);
+                    let mmk = i32x4_splat(*coeffs.get_unchecked(coeffs.len() - 1) as i32);
+                    let source = v128_load(row.add(at) as *const v128);
+                    let lo = u16x8_extend_low_u8x16(source);
+                    let hi = u16x8_extend_high_u8x16(source);
+                    s0 = i32x4_add(s0, i32x4_dot_i16x8(u32x4_extend_low_u16x8(lo), mmk));
+                    s1 = i32x4_add(s1, i32x4_dot_i16x8(u32x4_extend_high_u16x8(lo), mmk));
+                    s2 = i32x4_add(s2, i32x4_dot_i16x8(u32x4_extend_low_u16x8(hi), mmk));
+                    s3 = i32x4_add(s3, i32x4_dot_i16x8(u32x4_extend_high_u16x8(hi), mmk));
+                }
+                let (s0, s1) = (i32x4_shr(s0, precision), i32x4_shr(s1, precision));
+                let (s2, s3) = (i32x4_shr(s2, precision), i32x4_shr(s3, precision));
+                u8x16_narrow_i16x8(low16(s0, s1), low16(s2, s3))
+            };
+            let dst_ptr = dst_chunk.as_mut_ptr() as *mut v128;
+            v128_store(dst_ptr, half(src_x));
+            v128_store(dst_ptr.add(1), half(src_x + 16));
+            src_x += 32;
+        }
+    }
     for dst_chunk in &mut dst_chunks_32 {
         let mut sss0 = initial;
         let mut sss1 = initial;
