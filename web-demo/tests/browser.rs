@@ -308,3 +308,47 @@ fn opacity_is_seen_in_every_pixel_and_the_tail() {
     px[4 * 300 + 3] = 0;
     assert!(!is_opaque(&px));
 }
+
+#[wasm_bindgen_test]
+fn srgb_pixels_round_as_the_scalar_formula() {
+    // wasm converts sRGB working pixels four at a time with simd128
+    // (`rgba_u8_simd128`); every value must round as the scalar
+    // `to_u8` does: clamp to 0..=1 (NaN to 0), then `(v * 255 + 0.5)`
+    // truncated.
+    use compositor::color::{to_rgba8, ColorInfo, ColorMode};
+    let scalar = |v: f32| {
+        let v = if v > 0.0 { v } else { 0.0 };
+        let v = if v < 1.0 { v } else { 1.0 };
+        (v * 255.0 + 0.5) as i32 as u8
+    };
+    let mut values: Vec<f32> = (0..=2550).map(|i| i as f32 / 2550.0).collect();
+    values.extend((0..=255).map(|i| (i as f32 + 0.5) / 255.0));
+    values.extend([
+        -1.0,
+        -0.0,
+        1.5,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e-9,
+    ]);
+    let color: Vec<[f32; 4]> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| [v, values[(i * 7) % values.len()], 1.0 - v, 0.0])
+        .collect();
+    let alpha: Vec<f32> = (0..values.len())
+        .map(|i| values[(i * 13) % values.len()])
+        .collect();
+    let info = ColorInfo {
+        mode: Some(ColorMode::Rgb),
+        depth: 8,
+        ..ColorInfo::default()
+    };
+    let got = to_rgba8(&info, &color, &alpha);
+    assert_eq!(got.len(), color.len() * 4);
+    for (i, (c, &a)) in color.iter().zip(&alpha).enumerate() {
+        let want = [scalar(c[0]), scalar(c[1]), scalar(c[2]), scalar(a)];
+        assert_eq!(got[i * 4..i * 4 + 4], want, "pixel {i}: {c:?}, alpha {a}");
+    }
+}
