@@ -4,9 +4,12 @@
 //! alpha-premultiplied pixels (so transparent pixels' colour never bleeds
 //! into edges), with SSE4.1/AVX2 natively and simd128 in wasm. It measured
 //! ~10x faster than `image::imageops::resize` on the same filter (README,
-//! "Speed"). Its SIMD paths compute the same integers as its scalar path,
-//! which the browser preview relies on for pixel parity with the server; a
-//! test below checks that on this machine's extensions.
+//! "Speed"); the workspace vendors it with faster wasm kernels
+//! (`vendor/fast_image_resize/PATCHES.md`). Its SIMD paths compute the same
+//! integers as its scalar path, which the browser preview relies on for
+//! pixel parity with the server: a test below checks that on this
+//! machine's extensions, and reference files (`fixtures/scale/`) hold the
+//! wasm build to the native pixels in Chromium.
 
 use fast_image_resize as fir;
 
