@@ -274,8 +274,9 @@ mod tests {
 
     /// A 61x47 picture (odd sizes, so every kernel's tail runs) of hard
     /// edges: every pixel fully opaque or fully transparent, each channel
-    /// black or white, with a smooth gradient in the right third. Catmull-Rom's negative lobes then overshoot (premultiplied
-    /// colours above their alpha), which un-premultiplying must clamp.
+    /// black or white, with a smooth gradient in the right third.
+    /// Catmull-Rom's negative lobes then overshoot (premultiplied colours
+    /// above their alpha), which un-premultiplying must clamp.
     fn hard_edges() -> Vec<u8> {
         let mut seed = 0x2545_f491_u32;
         let mut next = move || {
