@@ -74,7 +74,7 @@ pub fn build(bytes: &[u8], mut file: PsdFile<'_>, limits: &Limits) -> Result<Doc
         global_light: effects::global_light(file.resource(1037), file.resource(1049)),
         linked: &linked,
     };
-    let layers = build_tree(&file.layers, &ctx, &mut warnings)?;
+    let layers = build_tree(&mut file.layers, &ctx, &mut warnings)?;
 
     // The stored composite stays as decoded channels until someone asks
     // for it: rendering never needs it (but for flat documents), and
@@ -191,12 +191,12 @@ fn palette(data: &[u8]) -> Option<Vec<[u8; 3]>> {
 /// dividers: a divider of type 3 opens a group below its children, the
 /// group's own record (type 1 or 2) closes it above them.
 fn build_tree(
-    records: &[LayerRecord<'_>],
+    records: &mut [LayerRecord<'_>],
     ctx: &BuildCtx<'_>,
     warnings: &mut Vec<Warning>,
 ) -> Result<Vec<Layer>> {
     let mut stack: Vec<Vec<Layer>> = vec![Vec::new()];
-    for (index, rec) in records.iter().enumerate() {
+    for (index, rec) in records.iter_mut().enumerate() {
         let section = rec
             .block(b"lsct")
             .or_else(|| rec.block(b"lsdk"))
@@ -258,7 +258,7 @@ fn build_tree(
 }
 
 fn build_leaf(
-    rec: &LayerRecord<'_>,
+    rec: &mut LayerRecord<'_>,
     index: usize,
     ctx: &BuildCtx<'_>,
     warnings: &mut Vec<Warning>,
@@ -377,7 +377,7 @@ fn layer_name(rec: &LayerRecord<'_>) -> String {
 }
 
 fn build_layer(
-    rec: &LayerRecord<'_>,
+    rec: &mut LayerRecord<'_>,
     index: usize,
     kind: LayerKind,
     ctx: &BuildCtx<'_>,
@@ -454,10 +454,17 @@ fn build_layer(
         None
     } else {
         let mode = ctx.info.mode.unwrap_or(ColorMode::Rgb);
+        // The record's colour and transparency channels move into the
+        // layer (nothing reads them from the record afterwards; its masks
+        // stay): copying them cost a pass over every layer's pixels.
+        let mut take = |id: i16| {
+            let i = rec.channels.iter().position(|ch| ch.id == id)?;
+            Some(rec.channels.remove(i))
+        };
         let colour: Vec<Channel> = (0..mode.color_channels() as i16)
-            .map_while(|c| rec.channels.iter().find(|ch| ch.id == c).cloned())
+            .map_while(&mut take)
             .collect();
-        let alpha = rec.channels.iter().find(|ch| ch.id == -1).cloned();
+        let alpha = take(-1);
         LayerPixels::new(rec.rect, mode, colour, alpha, ctx.info.palette.clone())
     };
 
