@@ -231,15 +231,15 @@ fn jpeg_bytes_match_the_native_reference_files() {
 #[wasm_bindgen_test]
 fn scaling_matches_the_native_reference_files() {
     // The same cases as compositor's native
-    // `scaled_pixels_match_the_reference_files`: hard alpha edges, up and
-    // down, with and without transparency.
+    // `scaled_pixels_match_the_reference_files`: hard alpha edges, up,
+    // down and far down, with and without transparency.
     let png = include_bytes!("../../fixtures/scale/input.png");
     let (px, w, h) = compositor::encode::decode_png_rgba8(png, 1 << 20).unwrap();
     let opaque: Vec<u8> = px
         .chunks_exact(4)
         .flat_map(|p| [p[0], p[1], p[2], 255])
         .collect();
-    let cases: [(&str, &[u8], u32, u32, &[u8]); 4] = [
+    let cases: [(&str, &[u8], u32, u32, &[u8]); 6] = [
         (
             "up.png",
             &px,
@@ -255,6 +255,13 @@ fn scaling_matches_the_native_reference_files() {
             include_bytes!("../../fixtures/scale/down.png"),
         ),
         (
+            "tiny.png",
+            &px,
+            7,
+            5,
+            include_bytes!("../../fixtures/scale/tiny.png"),
+        ),
+        (
             "opaque-up.png",
             &opaque,
             91,
@@ -267,6 +274,13 @@ fn scaling_matches_the_native_reference_files() {
             25,
             19,
             include_bytes!("../../fixtures/scale/opaque-down.png"),
+        ),
+        (
+            "opaque-tiny.png",
+            &opaque,
+            7,
+            5,
+            include_bytes!("../../fixtures/scale/opaque-tiny.png"),
         ),
     ];
     let mismatches: Vec<String> = cases

@@ -265,11 +265,16 @@ mod tests {
     /// (`scaling_matches_the_native_reference_files`) checks the same
     /// files, so wasm (its simd128 kernels, its compiler) must give
     /// native's pixels.
-    const REFERENCES: [(&str, u32, u32, bool); 4] = [
+    /// The sizes give the wasm kernels' unrolled windows (4 and 12 taps)
+    /// and, for the 8.7x reduction to 7x5, their general loop (36 taps)
+    /// with a precision outside the unrolled ones.
+    const REFERENCES: [(&str, u32, u32, bool); 6] = [
         ("up.png", 91, 70, false),
         ("down.png", 25, 19, false),
+        ("tiny.png", 7, 5, false),
         ("opaque-up.png", 91, 70, true),
         ("opaque-down.png", 25, 19, true),
+        ("opaque-tiny.png", 7, 5, true),
     ];
 
     /// A 61x47 picture (odd sizes, so every kernel's tail runs) of hard
