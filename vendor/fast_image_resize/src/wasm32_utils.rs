@@ -2,6 +2,20 @@ use core::arch::wasm32::*;
 
 use crate::pixels::{U8x3, U8x4};
 
+/// Patched (PATCHES.md, 2 and 3): four vectors of shifted convolution
+/// sums, each in -512..=511 (the range `Normalizer16::clip` relies on), as
+/// 16 bytes clamped to 0..=255. Each lane's low 16 bits are its value, so a
+/// shuffle takes them to 16 bits, where LLVM expands `i16x8_narrow_i32x4`
+/// into clamps to the i16 range (eight instructions per four vectors).
+#[inline]
+#[target_feature(enable = "simd128")]
+pub(crate) fn narrow_sums_to_u8(a: v128, b: v128, c: v128, d: v128) -> v128 {
+    let low16 = |x: v128, y: v128| {
+        i8x16_shuffle::<0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29>(x, y)
+    };
+    u8x16_narrow_i16x8(low16(a, b), low16(c, d))
+}
+
 #[inline]
 #[target_feature(enable = "simd128")]
 pub(crate) unsafe fn load_v128<T>(buf: &[T], index: usize) -> v128 {

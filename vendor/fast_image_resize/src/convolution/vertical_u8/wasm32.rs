@@ -100,12 +100,6 @@ unsafe fn vert_convolution_into_one_row_u8<T: InnerPixel<Component = u8>, const 
     // The rows the published loop reads; it skips those past the image's
     // bottom, which coefficient chunks never reach.
     let whole = rows.len() == coeffs.len();
-    // The shifted sums lie in -512..=511 (the range `Normalizer16::clip`
-    // relies on): their low 16 bits are their value. A shuffle, where LLVM
-    // expands `i16x8_narrow_i32x4` into clamps to the i16 range.
-    let low16 = |a: v128, b: v128| {
-        i8x16_shuffle::<0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29>(a, b)
-    };
 
     let mut dst_chunks_32 = dst_u8.chunks_exact_mut(32);
     if whole {
@@ -156,7 +150,7 @@ unsafe fn vert_convolution_into_one_row_u8<T: InnerPixel<Component = u8>, const 
                 }
                 let (s0, s1) = (i32x4_shr(s0, precision), i32x4_shr(s1, precision));
                 let (s2, s3) = (i32x4_shr(s2, precision), i32x4_shr(s3, precision));
-                u8x16_narrow_i16x8(low16(s0, s1), low16(s2, s3))
+                wasm32_utils::narrow_sums_to_u8(s0, s1, s2, s3)
             };
             let dst_ptr = dst_chunk.as_mut_ptr() as *mut v128;
             v128_store(dst_ptr, half(src_x));
